@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/layout.h"
+
+const char cli_usage[] =
+    "Usage: sluice --kernel PATH [options]\n"
+    "Boot a Linux kernel in a KVM microVM.\n"
+    "\n"
+    "  --kernel PATH        bzImage or uncompressed vmlinux ELF (required)\n"
+    "  --initrd PATH        initramfs / initrd image\n"
+    "  --cmdline STR        kernel command line (default: \"" CLI_DEFAULT_CMDLINE "\")\n"
+    "  --cpus N             number of vCPUs, 1-255 (default 1)\n"
+    "  --memory SIZE        guest RAM, K/M/G suffixes (default 512M)\n"
+    "  --hugepages          back guest RAM with 2 MiB huge pages\n"
+    "  --serial MODE        COM1 backend: stdio (default), file=PATH, pty, off\n"
+    "  --log-level LEVEL    error, warn (default), info, debug\n"
+    "  --kvm-device PATH    KVM device node (default /dev/kvm)\n"
+    "  --help               show this text\n"
+    "  --version            show the version\n"
+    "\n"
+    "Exit status: 0 guest powered off or rebooted, 1 VM error, 2 bad usage,\n"
+    "3 guest kernel panic (pvpanic), 128+N when stopped by signal N.\n";
+
+enum {
+    OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_HUGEPAGES,
+    OPT_SERIAL, OPT_LOG_LEVEL, OPT_KVM_DEVICE, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option cli_long_options[] = {
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: return -EINVAL;
+    }
+    if (*end == 'i' && shift) /* accept "MiB"-style "Mi" */
+        end++;
+    if (*end == 'B' && shift)
+        end++;
+    if (*end != '\0')
+        return -EINVAL;
+    if (shift && v > (UINT64_MAX >> shift))
+        return -ERANGE;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int cli_parse_cpus(const char *s, unsigned *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < CLI_MIN_CPUS || v > CLI_MAX_CPUS) {
+        snprintf(err, errlen, "--cpus %s: must be a whole number from %d to %d", s, CLI_MIN_CPUS,
+                 CLI_MAX_CPUS);
+        return -EINVAL;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int cli_parse_memory(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (cli_parse_size(s, &v)) {
+        snprintf(err, errlen, "--memory %s: not a size; use a number with an optional K, M or G "
+                 "suffix, e.g. 512M", s);
+        return -EINVAL;
+    }
+    if (v < LAYOUT_MIN_MEMORY || v > LAYOUT_MAX_MEMORY) {
+        snprintf(err, errlen, "--memory %s: must be between %lluM and %lluG", s,
+                 (unsigned long long)(LAYOUT_MIN_MEMORY >> 20),
+                 (unsigned long long)(LAYOUT_MAX_MEMORY >> 30));
+        return -EINVAL;
+    }
+    if (v % (4 * LAYOUT_KiB)) {
+        snprintf(err, errlen, "--memory %s: must be a multiple of 4K", s);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int cli_parse_serial(const char *s, struct cli_options *o, char *err, size_t errlen)
+{
+    if (strcmp(s, "stdio") == 0)
+        o->serial = CLI_SERIAL_STDIO;
+    else if (strcmp(s, "pty") == 0)
+        o->serial = CLI_SERIAL_PTY;
+    else if (strcmp(s, "off") == 0)
+        o->serial = CLI_SERIAL_OFF;
+    else if (strncmp(s, "file=", 5) == 0 && s[5]) {
+        o->serial = CLI_SERIAL_FILE;
+        o->serial_path = s + 5;
+    } else {
+        snprintf(err, errlen, "--serial %s: use stdio, file=PATH, pty or off", s);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void cli_defaults(struct cli_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->cmdline = CLI_DEFAULT_CMDLINE;
+    o->cpus = CLI_DEFAULT_CPUS;
+    o->memory = CLI_DEFAULT_MEMORY;
+    o->serial = CLI_SERIAL_STDIO;
+    o->log_level = LOG_LEVEL_WARN;
+    o->kvm_path = "/dev/kvm";
+}
+
+/* Handles one option. Returns 0 to continue, >0 for help/version, -EINVAL. */
+static int cli_apply(int opt, const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    switch (opt) {
+    case OPT_KERNEL: o->kernel = arg; return 0;
+    case OPT_INITRD: o->initrd = arg; return 0;
+    case OPT_CMDLINE: o->cmdline = arg; return 0;
+    case OPT_CPUS: return cli_parse_cpus(arg, &o->cpus, err, errlen);
+    case OPT_MEMORY: return cli_parse_memory(arg, &o->memory, err, errlen);
+    case OPT_HUGEPAGES: o->hugepages = true; return 0;
+    case OPT_SERIAL: return cli_parse_serial(arg, o, err, errlen);
+    case OPT_KVM_DEVICE: o->kvm_path = arg; return 0;
+    case OPT_LOG_LEVEL:
+        if (log_parse_level(arg, &o->log_level) == 0)
+            return 0;
+        snprintf(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
+        return -EINVAL;
+    case OPT_HELP: return CLI_HELP;
+    case OPT_VERSION: return CLI_VERSION;
+    default:
+        return -EINVAL;
+    }
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
+{
+    cli_defaults(o);
+    opterr = 0;
+    optind = 1;
+    int opt, ret;
+    while ((opt = getopt_long(argc, argv, ":", cli_long_options, NULL)) != -1) {
+        if (opt == '?') {
+            snprintf(err, errlen, "unknown option '%s'; see sluice --help", argv[optind - 1]);
+            return -EINVAL;
+        }
+        if (opt == ':') {
+            snprintf(err, errlen, "option '%s' needs a value; see sluice --help", argv[optind - 1]);
+            return -EINVAL;
+        }
+        ret = cli_apply(opt, optarg, o, err, errlen);
+        if (ret)
+            return ret;
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'; see sluice --help", argv[optind]);
+        return -EINVAL;
+    }
+    if (!o->kernel) {
+        snprintf(err, errlen, "no kernel given: use --kernel PATH (see sluice --help)");
+        return -EINVAL;
+    }
+    if (o->hugepages && o->memory % (2 * LAYOUT_MiB)) {
+        snprintf(err, errlen, "--memory must be a multiple of 2M with --hugepages");
+        return -EINVAL;
+    }
+    return CLI_RUN;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing. Pure: it checks syntax and ranges only; main() checks
+ * files, /dev/kvm and host limits afterwards. Every error is one line in
+ * `err` naming the option and what to do.
+ */
+#ifndef SLUICE_VMM_CLI_H
+#define SLUICE_VMM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/log.h"
+
+#define CLI_MIN_CPUS 1
+#define CLI_MAX_CPUS 255
+#define CLI_DEFAULT_CPUS 1
+#define CLI_DEFAULT_MEMORY (512ULL << 20)
+#define CLI_DEFAULT_CMDLINE "console=ttyS0"
+
+enum cli_serial_mode { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_PTY, CLI_SERIAL_OFF };
+
+struct cli_options {
+    const char *kernel;      /* required */
+    const char *initrd;      /* NULL: none */
+    const char *cmdline;
+    unsigned cpus;
+    uint64_t memory;         /* bytes */
+    bool hugepages;
+    enum cli_serial_mode serial;
+    const char *serial_path; /* CLI_SERIAL_FILE only; points into argv */
+    enum log_level log_level;
+    const char *kvm_path;    /* /dev/kvm unless --kvm-device */
+};
+
+enum cli_result {
+    CLI_RUN = 0,     /* options valid: boot */
+    CLI_HELP = 1,    /* --help given */
+    CLI_VERSION = 2, /* --version given */
+};
+
+/*
+ * Parse argv. Returns CLI_RUN/CLI_HELP/CLI_VERSION, or -EINVAL with one line
+ * in err. `opts` points into argv, which must outlive it.
+ */
+int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen);
+
+/* Parse "256M", "1G", "4096", "512K" into bytes. Returns 0 or -EINVAL/-ERANGE. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* The --help text. */
+extern const char cli_usage[];
+
+#endif
