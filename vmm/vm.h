@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtual machine: KVM VM, guest RAM, buses, interrupt routing, devices
+ * (vmm/machine.h), vCPUs, host console and the main event loop.
+ *
+ * Order: vm_create() -> vm_run() -> vm_destroy(). vm_create() unwinds
+ * everything it made on failure; vm_destroy() is safe after a failed create.
+ */
+#ifndef SLUICE_VMM_VM_H
+#define SLUICE_VMM_VM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/bus.h"
+#include "vmm/cli.h"
+#include "vmm/event_loop.h"
+#include "vmm/guest_mem.h"
+#include "vmm/irq_routing.h"
+#include "vmm/kvm.h"
+#include "vmm/machine.h"
+#include "vmm/serial_backend.h"
+#include "vmm/vcpu.h"
+
+#define VM_NO_STOP (-1)
+
+struct vm {
+    const struct cli_options *opts;
+    struct kvm kvm;
+    int vm_fd;
+    struct guest_mem mem;
+    struct bus pio, mmio;
+    bool buses_ready;
+    struct irq_routing irq;
+    bool irq_ready;
+    struct vcpu_env env;
+    struct vcpu *vcpus;
+    unsigned nvcpus_created;
+    struct serial_backend serial;
+    struct machine machine;
+    bool machine_ready;
+    struct event_loop loop;
+    int stop_fd;            /* eventfd written by vm_request_stop */
+    int signal_fd;          /* SIGINT/SIGTERM/SIGHUP */
+    atomic_int stop_reason; /* enum vm_stop_reason or VM_NO_STOP; first one wins */
+    int stop_signal;
+};
+
+/*
+ * Build the whole machine from validated options. On failure returns -errno,
+ * writes one line into err and sets *user_error when the cause is the user's
+ * input or host setup (bad kernel file, /dev/kvm missing, memory too large...).
+ */
+int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
+              size_t errlen) __attribute__((warn_unused_result));
+/* Start the vCPUs and run until the guest or the host stops the VM.
+ * Returns the process exit status (SLUICE_EXIT_*, or 128+signal). */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* The vm_control callback: record `reason` (first wins) and wake vm_run. */
+void vm_request_stop(void *opaque, enum vm_stop_reason reason);
+
+#endif
