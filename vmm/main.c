@@ -1,2 +1,67 @@
 /* SPDX-License-Identifier: MIT */
-int main(void) { return 0; }
+/*
+ * sluice: boot a Linux kernel in a KVM microVM.
+ * main() parses the command line, checks the input files, builds the VM,
+ * runs it and maps the outcome to the exit status documented in --help.
+ */
+#define LOG_MODULE "sluice"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/vm_control.h"
+#include "vmm/cli.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static int check_readable(const char *what, const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    int ret = -errno;
+    snprintf(err, errlen, "%s %s: %s", what, path,
+             ret == -ENOENT ? "no such file" : strerror(-ret));
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_options opts;
+    char err[512] = "";
+    bool user_error = false;
+
+    int ret = cli_parse(argc, argv, &opts, err, sizeof(err));
+    if (ret == CLI_HELP) {
+        fputs(cli_usage, stdout);
+        return SLUICE_EXIT_OK;
+    }
+    if (ret == CLI_VERSION) {
+        printf("sluice %s\n", SLUICE_VERSION);
+        return SLUICE_EXIT_OK;
+    }
+    if (ret < 0)
+        goto usage_error;
+    log_set_level(opts.log_level);
+
+    if (check_readable("--kernel", opts.kernel, err, sizeof(err)) ||
+        (opts.initrd && check_readable("--initrd", opts.initrd, err, sizeof(err))))
+        goto usage_error;
+
+    static struct vm vm; /* large; keep it off the stack */
+    ret = vm_create(&vm, &opts, &user_error, err, sizeof(err));
+    if (ret) {
+        vm_destroy(&vm);
+        if (user_error)
+            goto usage_error;
+        fprintf(stderr, "sluice: error: %s\n", err);
+        return SLUICE_EXIT_ERROR;
+    }
+    int status = vm_run(&vm);
+    vm_destroy(&vm);
+    return status;
+
+usage_error:
+    fprintf(stderr, "sluice: %s\n", err);
+    return SLUICE_EXIT_USAGE;
+}

@@ -53,7 +53,8 @@ fi
 run panic 3 p && expect panic err "panic"
 run reset 0 r && expect reset err "reboot"
 run kbd_reset 0 k && expect kbd_reset err "reboot"
-run triple_fault 1 t && expect triple_fault err "triple fault" && expect triple_fault err "rip="
+# PVM hosts report the emulation failure as a KVM internal error instead.
+run triple_fault 1 t && expect triple_fault err "triple fault\|internal error" && expect triple_fault err "rip="
 
 # Serial input: bytes on stdin reach the guest, which echoes them back.
 printf 'hello-sluice.' >"$tmp/input"

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* acpi_build(): validate the machine, run the table builders, then the XSDT,
+ * the checksums and the RSDP. */
+#define LOG_MODULE "acpi"
+#include "acpi/acpi.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "acpi/acpi_internal.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+typedef int (*acpi_builder_fn)(struct acpi_ctx *ctx, const struct acpi_machine *m);
+
+struct acpi_builder {
+    const char *name;
+    acpi_builder_fn build;
+};
+
+#define ACPI_BUILDER_ENTRY(n) { #n, acpi_build_##n },
+static const struct acpi_builder acpi_builders[] = { ACPI_TABLE_LIST(ACPI_BUILDER_ENTRY) };
+#undef ACPI_BUILDER_ENTRY
+
+#define ACPI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ACPI_ISA_IRQS 16
+#define ACPI_SLP_TYP_MAX 7
+/* Largest ACPI Processor UID a Processor Local APIC structure can carry
+ * (0xff means "all processors" in the NMI structure). */
+#define ACPI_XAPIC_UID_MAX 0xfe
+/* The IRQ0 -> GSI2 override needs IOAPIC pin 2. */
+#define ACPI_IOAPIC_MIN_PINS 3
+/* pvpanic decodes one port; the CMOS century byte sits at index 0x32 (the IBM
+ * PC convention sluice's RTC follows). Not in vmm/layout.h yet. */
+#define ACPI_PVPANIC_PORT_LEN 1
+#define ACPI_CMOS_CENTURY_INDEX 0x32
+
+void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids)
+{
+    memset(m, 0, sizeof(*m));
+    m->ncpus = ncpus;
+    m->apic_ids = apic_ids;
+    m->lapic_addr = (uint32_t)LAYOUT_LAPIC_BASE;
+    m->ioapic.id = LAYOUT_IOAPIC_ID;
+    m->ioapic.addr = (uint32_t)LAYOUT_IOAPIC_BASE;
+    m->ioapic.gsi_base = LAYOUT_IOAPIC_GSI_BASE;
+    m->ioapic.pins = LAYOUT_IOAPIC_PINS;
+    m->nuarts = 1;
+    m->uarts[0] = (struct acpi_uart){
+        .port = LAYOUT_PORT_COM1, .port_len = LAYOUT_PORT_COM_LEN, .isa_irq = LAYOUT_IRQ_COM1,
+    };
+    m->rtc = (struct acpi_isa_dev){
+        .present = true, .port = LAYOUT_PORT_RTC, .port_len = LAYOUT_PORT_RTC_LEN,
+        .isa_irq = LAYOUT_IRQ_RTC,
+    };
+    m->rtc_century_index = ACPI_CMOS_CENTURY_INDEX;
+    m->pvpanic = (struct acpi_isa_dev){
+        .present = true, .port = LAYOUT_PORT_PVPANIC, .port_len = ACPI_PVPANIC_PORT_LEN,
+    };
+    m->pm.sleep_ctl_port = LAYOUT_PORT_ACPI_SLEEP_CTL;
+    m->pm.sleep_sts_port = LAYOUT_PORT_ACPI_SLEEP_STS;
+    m->pm.reset_port = LAYOUT_PORT_ACPI_RESET;
+    m->pm.reset_value = LAYOUT_ACPI_RESET_VALUE;
+    m->pm.s5_slp_typ = LAYOUT_ACPI_S5_SLP_TYP;
+}
+
+/* vCPU i's APIC ID: describable, and not used by an earlier vCPU. */
+static int acpi_check_apic_id(const struct acpi_machine *m, unsigned i)
+{
+    uint32_t id = m->apic_ids[i];
+
+    if (id == ACPI_X2APIC_BROADCAST_ID) {
+        LOG_ERR("vCPU %u: APIC ID 0x%x is the x2APIC broadcast ID", i, id);
+        return -EINVAL;
+    }
+    if (id < ACPI_MADT_X2APIC_MIN_ID && i > ACPI_XAPIC_UID_MAX) {
+        LOG_ERR("vCPU %u: an xAPIC ID (0x%x) needs a processor UID below 255", i, id);
+        return -EINVAL;
+    }
+    for (unsigned j = 0; j < i; j++) {
+        if (m->apic_ids[j] == id) {
+            LOG_ERR("vCPUs %u and %u share APIC ID 0x%x", j, i, id);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int acpi_check_cpus(const struct acpi_machine *m)
+{
+    int ret = 0;
+
+    if (m->ncpus == 0 || !m->apic_ids) {
+        LOG_ERR("no vCPUs to describe");
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < m->ncpus && !ret; i++)
+        ret = acpi_check_apic_id(m, i);
+    return ret;
+}
+
+static int acpi_check_isa_dev(const char *what, uint8_t port_len, uint8_t isa_irq)
+{
+    if (port_len == 0 || isa_irq >= ACPI_ISA_IRQS) {
+        LOG_ERR("%s: needs at least one I/O port and an ISA IRQ below %d", what, ACPI_ISA_IRQS);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int acpi_check_devices(const struct acpi_machine *m)
+{
+    int ret = 0;
+
+    if (m->nuarts > ACPI_MAX_UARTS) {
+        LOG_ERR("%u UARTs: at most %d can be described", m->nuarts, ACPI_MAX_UARTS);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < m->nuarts && !ret; i++)
+        ret = acpi_check_isa_dev("UART", m->uarts[i].port_len, m->uarts[i].isa_irq);
+    if (!ret && m->rtc.present)
+        ret = acpi_check_isa_dev("RTC", m->rtc.port_len, m->rtc.isa_irq);
+    if (!ret && m->pvpanic.present && m->pvpanic.port_len == 0) {
+        LOG_ERR("pvpanic: needs one I/O port");
+        ret = -EINVAL;
+    }
+    return ret;
+}
+
+static int acpi_check_machine(const struct acpi_machine *m)
+{
+    int ret = acpi_check_cpus(m);
+
+    if (!ret)
+        ret = acpi_check_devices(m);
+    if (ret)
+        return ret;
+    if (m->ioapic.pins < ACPI_IOAPIC_MIN_PINS) {
+        LOG_ERR("IOAPIC with %u pins: the ISA timer override needs GSI 2", m->ioapic.pins);
+        return -EINVAL;
+    }
+    if (m->pm.s5_slp_typ > ACPI_SLP_TYP_MAX) {
+        LOG_ERR("S5 SLP_TYP %u does not fit the 3-bit field", m->pm.s5_slp_typ);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void acpi_log_failure(const struct acpi_ctx *ctx, const char *table, int err)
+{
+    if (err == -ENOSPC)
+        LOG_ERR("ACPI tables do not fit in the %zu-byte ACPI area (at the %s table)",
+                ctx->size, table);
+    else
+        LOG_ERR("building the %s table: %s", table, strerror(-err));
+}
+
+static int acpi_run_builders(struct acpi_ctx *ctx, const struct acpi_machine *m)
+{
+    for (size_t i = 0; i < ACPI_ARRAY_SIZE(acpi_builders); i++) {
+        int ret = acpi_builders[i].build(ctx, m);
+
+        if (ret) {
+            acpi_log_failure(ctx, acpi_builders[i].name, ret);
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static int acpi_build_all(struct acpi_ctx *ctx, const struct acpi_machine *m,
+                          size_t *rsdp_offset)
+{
+    size_t xsdt_offset;
+    int ret;
+
+    /* The RSDP goes first so the legacy scan finds it; it is filled last. */
+    ret = acpi_ctx_alloc(ctx, sizeof(struct acpi_rsdp), ACPI_RSDP_ALIGN, rsdp_offset);
+    if (ret) {
+        acpi_log_failure(ctx, "RSDP", ret);
+        return ret;
+    }
+    ret = acpi_run_builders(ctx, m);
+    if (ret)
+        return ret;
+    ret = acpi_build_xsdt(ctx, &xsdt_offset);
+    if (ret) {
+        acpi_log_failure(ctx, "XSDT", ret);
+        return ret;
+    }
+    acpi_tables_checksum(ctx);
+    return acpi_build_rsdp(ctx, *rsdp_offset, xsdt_offset);
+}
+
+int acpi_build(const struct acpi_machine *m, void *buf, uint64_t buf_gpa, size_t buf_size,
+               uint64_t *rsdp_gpa)
+{
+    struct acpi_ctx ctx = { .buf = buf, .buf_gpa = buf_gpa, .size = buf_size };
+    size_t rsdp_offset;
+    int ret;
+
+    if (!m || !buf || !rsdp_gpa || buf_gpa % ACPI_RSDP_ALIGN ||
+        buf_size > UINT64_MAX - buf_gpa)
+        return -EINVAL;
+    ret = acpi_check_machine(m);
+    if (ret)
+        return ret;
+    ret = acpi_build_all(&ctx, m, &rsdp_offset);
+    if (ret) {
+        memset(buf, 0, ctx.used); /* leave no half-built table for the guest */
+        return ret;
+    }
+    *rsdp_gpa = acpi_ctx_gpa(&ctx, rsdp_offset);
+    return 0;
+}

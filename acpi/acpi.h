@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ACPI tables for a sluice guest: hardware-reduced ACPI (no SCI, no PM timer,
+ * no 8259), RSDP revision 2 -> XSDT -> FADT (-> DSDT), MADT, ...
+ *
+ * acpi/ only describes a machine; it never reaches into device state. vmm/
+ * fills a struct acpi_machine (start from acpi_machine_init(), which takes
+ * every address and port from vmm/layout.h), then calls acpi_build() once,
+ * before the first vCPU runs, on the host mapping of
+ * [LAYOUT_ACPI_ADDR, LAYOUT_ACPI_ADDR + LAYOUT_ACPI_SIZE).
+ */
+#ifndef SLUICE_ACPI_ACPI_H
+#define SLUICE_ACPI_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACPI_MAX_UARTS 4
+
+/* A 16550 UART, described as PNP0501 \_SB.COMn with _UID n. */
+struct acpi_uart {
+    uint16_t port;      /* first I/O port */
+    uint8_t port_len;   /* number of ports */
+    uint8_t isa_irq;    /* ISA IRQ 0..15 (identity-mapped to a GSI) */
+};
+
+/* A legacy ISA device at a fixed I/O range; `present` false omits it. */
+struct acpi_isa_dev {
+    bool present;
+    uint16_t port;
+    uint8_t port_len;
+    uint8_t isa_irq;    /* ignored for devices without an interrupt */
+};
+
+/* Hardware-reduced ACPI power management registers (8-bit, system I/O). */
+struct acpi_pm {
+    uint16_t sleep_ctl_port;  /* FADT SLEEP_CONTROL_REG */
+    uint16_t sleep_sts_port;  /* FADT SLEEP_STATUS_REG */
+    uint16_t reset_port;      /* FADT RESET_REG */
+    uint8_t reset_value;      /* FADT RESET_VALUE */
+    uint8_t s5_slp_typ;       /* SLP_TYP in \_S5 (0..7) */
+};
+
+struct acpi_ioapic {
+    uint8_t id;         /* MADT I/O APIC ID */
+    uint32_t addr;      /* MMIO base */
+    uint32_t gsi_base;  /* first GSI of pin 0 */
+    unsigned pins;      /* number of redirection entries */
+};
+
+/*
+ * Plain description of the machine. The caller owns `apic_ids` (ncpus
+ * entries, vCPU index order); it is only read during acpi_build().
+ * vCPU i gets ACPI Processor UID i.
+ */
+struct acpi_machine {
+    unsigned ncpus;                /* 1.. */
+    const uint32_t *apic_ids;      /* unique, never 0xffffffff */
+    uint32_t lapic_addr;           /* MADT Local Interrupt Controller Address */
+    struct acpi_ioapic ioapic;
+    unsigned nuarts;               /* 0..ACPI_MAX_UARTS */
+    struct acpi_uart uarts[ACPI_MAX_UARTS];
+    struct acpi_isa_dev rtc;       /* CMOS RTC, PNP0B00 */
+    uint8_t rtc_century_index;     /* FADT CENTURY: CMOS index of the century byte, 0 none */
+    struct acpi_isa_dev pvpanic;   /* pvpanic, _HID "QEMU0001", no IRQ */
+    struct acpi_pm pm;
+};
+
+/*
+ * Fill `m` with the standard sluice machine from vmm/layout.h: the IOAPIC,
+ * the local APIC base, COM1, the CMOS RTC, pvpanic and the PM ports, for
+ * `ncpus` vCPUs whose APIC IDs are `apic_ids` (borrowed, see above).
+ */
+void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids);
+
+/*
+ * Write the RSDP and all tables into `buf`, which represents guest-physical
+ * [buf_gpa, buf_gpa + buf_size). The RSDP is placed first (at buf_gpa, which
+ * must be 16-byte aligned), so the legacy 0xe0000..0xfffff scan finds it.
+ *
+ * Returns 0 and sets *rsdp_gpa, or:
+ *   -EINVAL  a bad machine description (ncpus 0, duplicate or reserved APIC
+ *            ids, IRQ out of range, ...) or bad arguments;
+ *   -ENOSPC  the tables do not fit in buf_size;
+ *   -ENOMEM  out of memory while building AML.
+ * Nothing is ever written outside `buf`; on failure the bytes written so far
+ * are zeroed again, so the guest can never find a half-built table.
+ */
+int acpi_build(const struct acpi_machine *m, void *buf, uint64_t buf_gpa, size_t buf_size,
+               uint64_t *rsdp_gpa) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ACPI table layouts and field values, named after the ACPI 6.x specification
+ * (chapter 5.2, "ACPI System Description Tables"). Hardware layout only: no
+ * code. The builders and the unit tests include this same header.
+ *
+ * All structures are packed and little-endian, exactly as they sit in guest
+ * memory. Never take the address of a member (it may be unaligned): fill a
+ * local copy and memcpy it into place.
+ */
+#ifndef SLUICE_ACPI_ACPI_SPEC_H
+#define SLUICE_ACPI_ACPI_SPEC_H
+
+#include <stdint.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ACPI tables are little-endian; sluice builds them with host-order stores"
+#endif
+
+#define ACPI_BIT(n) (1u << (n))
+#define ACPI_PACKED __attribute__((packed))
+
+/* --- 5.2.5.3 Root System Description Pointer (RSDP) ----------------------- */
+#define ACPI_RSDP_SIGNATURE "RSD PTR "
+#define ACPI_RSDP_SIGNATURE_LEN 8
+#define ACPI_RSDP_REVISION 2        /* ACPI 2.0+: XSDT present */
+#define ACPI_RSDP_V1_LEN 20         /* bytes covered by the first checksum */
+#define ACPI_RSDP_ALIGN 16          /* the legacy scan looks on 16-byte boundaries */
+
+struct acpi_rsdp {
+    char signature[ACPI_RSDP_SIGNATURE_LEN]; /* Signature */
+    uint8_t checksum;                        /* Checksum (first 20 bytes) */
+    char oem_id[6];                          /* OEMID */
+    uint8_t revision;                        /* Revision */
+    uint32_t rsdt_address;                   /* RsdtAddress */
+    uint32_t length;                         /* Length */
+    uint64_t xsdt_address;                   /* XsdtAddress */
+    uint8_t extended_checksum;               /* Extended Checksum */
+    uint8_t reserved[3];                     /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP is 36 bytes");
+
+/* --- 5.2.6 System Description Table Header ------------------------------- */
+#define ACPI_SIG_LEN 4
+#define ACPI_OEM_ID_LEN 6
+#define ACPI_OEM_TABLE_ID_LEN 8
+#define ACPI_TABLE_ALIGN 8
+
+struct acpi_table_header {
+    char signature[ACPI_SIG_LEN];             /* Signature */
+    uint32_t length;                          /* Length */
+    uint8_t revision;                         /* Revision */
+    uint8_t checksum;                         /* Checksum */
+    char oem_id[ACPI_OEM_ID_LEN];             /* OEMID */
+    char oem_table_id[ACPI_OEM_TABLE_ID_LEN]; /* OEM Table ID */
+    uint32_t oem_revision;                    /* OEM Revision */
+    char creator_id[ACPI_SIG_LEN];            /* Creator ID */
+    uint32_t creator_revision;                /* Creator Revision */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_table_header) == 36, "SDT header is 36 bytes");
+
+/* Offset of the Checksum byte in any SDT header (and in the RSDP). */
+#define ACPI_HEADER_CHECKSUM_OFFSET 9
+#define ACPI_RSDP_CHECKSUM_OFFSET 8
+#define ACPI_RSDP_EXT_CHECKSUM_OFFSET 32
+
+/* --- 5.2.3.2 Generic Address Structure (GAS) ----------------------------- */
+#define ACPI_GAS_SPACE_SYSTEM_MEMORY 0
+#define ACPI_GAS_SPACE_SYSTEM_IO 1
+#define ACPI_GAS_ACCESS_UNDEFINED 0
+#define ACPI_GAS_ACCESS_BYTE 1
+#define ACPI_GAS_ACCESS_WORD 2
+#define ACPI_GAS_ACCESS_DWORD 3
+#define ACPI_GAS_ACCESS_QWORD 4
+
+struct acpi_gas {
+    uint8_t address_space_id;    /* Address Space ID */
+    uint8_t register_bit_width;  /* Register Bit Width */
+    uint8_t register_bit_offset; /* Register Bit Offset */
+    uint8_t access_size;         /* Access Size */
+    uint64_t address;            /* Address */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_gas) == 12, "GAS is 12 bytes");
+
+/* --- 5.2.8 Extended System Description Table (XSDT) ---------------------- */
+#define ACPI_SIG_XSDT "XSDT"
+#define ACPI_XSDT_REVISION 1
+#define ACPI_XSDT_ENTRY_SIZE 8 /* Entry: 64-bit physical addresses */
+
+/* --- 5.2.9 Fixed ACPI Description Table (FADT) --------------------------- */
+#define ACPI_SIG_FADT "FACP"
+#define ACPI_FADT_REVISION 6       /* Major Version: ACPI 6.x */
+#define ACPI_FADT_MINOR_VERSION 5  /* FADT Minor Version: 6.5 */
+
+/* Preferred_PM_Profile */
+#define ACPI_FADT_PM_PROFILE_UNSPECIFIED 0
+
+/* IA-PC Boot Architecture Flags (IAPC_BOOT_ARCH), table 5.11 */
+#define ACPI_FADT_IAPC_LEGACY_DEVICES ACPI_BIT(0)
+#define ACPI_FADT_IAPC_8042 ACPI_BIT(1)
+#define ACPI_FADT_IAPC_VGA_NOT_PRESENT ACPI_BIT(2)
+#define ACPI_FADT_IAPC_MSI_NOT_SUPPORTED ACPI_BIT(3)
+#define ACPI_FADT_IAPC_PCIE_ASPM_CONTROLS ACPI_BIT(4)
+#define ACPI_FADT_IAPC_CMOS_RTC_NOT_PRESENT ACPI_BIT(5)
+
+/* Fixed Feature Flags (Flags), table 5.10 */
+#define ACPI_FADT_F_WBINVD ACPI_BIT(0)
+#define ACPI_FADT_F_RESET_REG_SUP ACPI_BIT(10)
+#define ACPI_FADT_F_HW_REDUCED_ACPI ACPI_BIT(20)
+
+/* The Sleep Control/Status Register bits (SLP_TYP, SLP_EN, WAK_STS) are the
+ * device model's business: devices/acpi_pm_regs.h. */
+
+struct acpi_fadt {
+    struct acpi_table_header header;    /* Header, Signature "FACP" */
+    uint32_t firmware_ctrl;             /* FIRMWARE_CTRL */
+    uint32_t dsdt;                      /* DSDT */
+    uint8_t reserved0;                  /* Reserved (was INT_MODEL) */
+    uint8_t preferred_pm_profile;       /* Preferred_PM_Profile */
+    uint16_t sci_int;                   /* SCI_INT */
+    uint32_t smi_cmd;                   /* SMI_CMD */
+    uint8_t acpi_enable;                /* ACPI_ENABLE */
+    uint8_t acpi_disable;               /* ACPI_DISABLE */
+    uint8_t s4bios_req;                 /* S4BIOS_REQ */
+    uint8_t pstate_cnt;                 /* PSTATE_CNT */
+    uint32_t pm1a_evt_blk;              /* PM1a_EVT_BLK */
+    uint32_t pm1b_evt_blk;              /* PM1b_EVT_BLK */
+    uint32_t pm1a_cnt_blk;              /* PM1a_CNT_BLK */
+    uint32_t pm1b_cnt_blk;              /* PM1b_CNT_BLK */
+    uint32_t pm2_cnt_blk;               /* PM2_CNT_BLK */
+    uint32_t pm_tmr_blk;                /* PM_TMR_BLK */
+    uint32_t gpe0_blk;                  /* GPE0_BLK */
+    uint32_t gpe1_blk;                  /* GPE1_BLK */
+    uint8_t pm1_evt_len;                /* PM1_EVT_LEN */
+    uint8_t pm1_cnt_len;                /* PM1_CNT_LEN */
+    uint8_t pm2_cnt_len;                /* PM2_CNT_LEN */
+    uint8_t pm_tmr_len;                 /* PM_TMR_LEN */
+    uint8_t gpe0_blk_len;               /* GPE0_BLK_LEN */
+    uint8_t gpe1_blk_len;               /* GPE1_BLK_LEN */
+    uint8_t gpe1_base;                  /* GPE1_BASE */
+    uint8_t cst_cnt;                    /* CST_CNT */
+    uint16_t p_lvl2_lat;                /* P_LVL2_LAT */
+    uint16_t p_lvl3_lat;                /* P_LVL3_LAT */
+    uint16_t flush_size;                /* FLUSH_SIZE */
+    uint16_t flush_stride;              /* FLUSH_STRIDE */
+    uint8_t duty_offset;                /* DUTY_OFFSET */
+    uint8_t duty_width;                 /* DUTY_WIDTH */
+    uint8_t day_alrm;                   /* DAY_ALRM */
+    uint8_t mon_alrm;                   /* MON_ALRM */
+    uint8_t century;                    /* CENTURY */
+    uint16_t iapc_boot_arch;            /* IAPC_BOOT_ARCH */
+    uint8_t reserved1;                  /* Reserved */
+    uint32_t flags;                     /* Flags */
+    struct acpi_gas reset_reg;          /* RESET_REG */
+    uint8_t reset_value;                /* RESET_VALUE */
+    uint16_t arm_boot_arch;             /* ARM_BOOT_ARCH */
+    uint8_t minor_version;              /* FADT Minor Version */
+    uint64_t x_firmware_ctrl;           /* X_FIRMWARE_CTRL */
+    uint64_t x_dsdt;                    /* X_DSDT */
+    struct acpi_gas x_pm1a_evt_blk;     /* X_PM1a_EVT_BLK */
+    struct acpi_gas x_pm1b_evt_blk;     /* X_PM1b_EVT_BLK */
+    struct acpi_gas x_pm1a_cnt_blk;     /* X_PM1a_CNT_BLK */
+    struct acpi_gas x_pm1b_cnt_blk;     /* X_PM1b_CNT_BLK */
+    struct acpi_gas x_pm2_cnt_blk;      /* X_PM2_CNT_BLK */
+    struct acpi_gas x_pm_tmr_blk;       /* X_PM_TMR_BLK */
+    struct acpi_gas x_gpe0_blk;         /* X_GPE0_BLK */
+    struct acpi_gas x_gpe1_blk;         /* X_GPE1_BLK */
+    struct acpi_gas sleep_control_reg;  /* SLEEP_CONTROL_REG */
+    struct acpi_gas sleep_status_reg;   /* SLEEP_STATUS_REG */
+    uint64_t hypervisor_vendor_id;      /* Hypervisor Vendor Identity */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_fadt) == 276, "FADT revision 6 is 276 bytes");
+
+/* --- 5.2.11.1 Differentiated System Description Table (DSDT) ------------- */
+#define ACPI_SIG_DSDT "DSDT"
+#define ACPI_DSDT_REVISION 2 /* 2+: AML integers are 64 bits wide */
+
+/* --- 5.2.12 Multiple APIC Description Table (MADT) ----------------------- */
+#define ACPI_SIG_MADT "APIC"
+#define ACPI_MADT_REVISION 5 /* ACPI 6.3+ (Online Capable flag defined) */
+#define ACPI_MADT_F_PCAT_COMPAT ACPI_BIT(0)
+
+struct acpi_madt {
+    struct acpi_table_header header; /* Header, Signature "APIC" */
+    uint32_t local_apic_address;     /* Local Interrupt Controller Address */
+    uint32_t flags;                  /* Flags */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt) == 44, "MADT fixed part is 44 bytes");
+
+/* Interrupt Controller Structure Types, table 5.21 */
+#define ACPI_MADT_TYPE_LOCAL_APIC 0x00
+#define ACPI_MADT_TYPE_IO_APIC 0x01
+#define ACPI_MADT_TYPE_INT_SRC_OVERRIDE 0x02
+#define ACPI_MADT_TYPE_LOCAL_APIC_NMI 0x04
+#define ACPI_MADT_TYPE_LOCAL_X2APIC 0x09
+#define ACPI_MADT_TYPE_LOCAL_X2APIC_NMI 0x0a
+
+/* Local APIC Flags, table 5.23 */
+#define ACPI_MADT_LAPIC_ENABLED ACPI_BIT(0)
+#define ACPI_MADT_LAPIC_ONLINE_CAPABLE ACPI_BIT(1)
+
+/* APIC IDs from this value up need a Processor Local x2APIC Structure. */
+#define ACPI_MADT_X2APIC_MIN_ID 0xff
+/* x2APIC ID reserved for broadcast: never a processor. */
+#define ACPI_X2APIC_BROADCAST_ID 0xffffffffu
+/* ACPI Processor UID meaning "all processors" in the NMI structures. */
+#define ACPI_MADT_UID_ALL_XAPIC 0xff
+#define ACPI_MADT_UID_ALL_X2APIC 0xffffffffu
+
+/* MPS INTI Flags, table 5.26 */
+#define ACPI_MPS_INTI_POLARITY_CONFORMS (0u << 0)
+#define ACPI_MPS_INTI_POLARITY_HIGH (1u << 0)
+#define ACPI_MPS_INTI_POLARITY_LOW (3u << 0)
+#define ACPI_MPS_INTI_TRIGGER_CONFORMS (0u << 2)
+#define ACPI_MPS_INTI_TRIGGER_EDGE (1u << 2)
+#define ACPI_MPS_INTI_TRIGGER_LEVEL (3u << 2)
+
+/* Interrupt Source Override: Bus */
+#define ACPI_MADT_BUS_ISA 0
+
+/* Local APIC input (LINTn) wired to NMI on PC-compatible systems. */
+#define ACPI_LAPIC_LINT1 1
+
+struct acpi_madt_local_apic {
+    uint8_t type;             /* Type (0) */
+    uint8_t length;           /* Length (8) */
+    uint8_t processor_uid;    /* ACPI Processor UID */
+    uint8_t apic_id;          /* APIC ID */
+    uint32_t flags;           /* Flags */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_local_apic) == 8, "Processor Local APIC is 8 bytes");
+
+struct acpi_madt_io_apic {
+    uint8_t type;             /* Type (1) */
+    uint8_t length;           /* Length (12) */
+    uint8_t io_apic_id;       /* I/O APIC ID */
+    uint8_t reserved;         /* Reserved */
+    uint32_t io_apic_address; /* I/O APIC Address */
+    uint32_t gsi_base;        /* Global System Interrupt Base */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_io_apic) == 12, "I/O APIC is 12 bytes");
+
+struct acpi_madt_int_src_override {
+    uint8_t type;             /* Type (2) */
+    uint8_t length;           /* Length (10) */
+    uint8_t bus;              /* Bus (0: ISA) */
+    uint8_t source;           /* Source (bus-relative IRQ) */
+    uint32_t gsi;             /* Global System Interrupt */
+    uint16_t flags;           /* Flags (MPS INTI) */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_int_src_override) == 10, "ISO is 10 bytes");
+
+struct acpi_madt_local_apic_nmi {
+    uint8_t type;             /* Type (4) */
+    uint8_t length;           /* Length (6) */
+    uint8_t processor_uid;    /* ACPI Processor UID */
+    uint16_t flags;           /* Flags (MPS INTI) */
+    uint8_t lint;             /* Local APIC LINT# */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_local_apic_nmi) == 6, "Local APIC NMI is 6 bytes");
+
+struct acpi_madt_local_x2apic {
+    uint8_t type;             /* Type (9) */
+    uint8_t length;           /* Length (16) */
+    uint16_t reserved;        /* Reserved */
+    uint32_t x2apic_id;       /* X2APIC ID */
+    uint32_t flags;           /* Flags */
+    uint32_t processor_uid;   /* ACPI Processor UID */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_local_x2apic) == 16, "Local x2APIC is 16 bytes");
+
+struct acpi_madt_local_x2apic_nmi {
+    uint8_t type;             /* Type (0x0A) */
+    uint8_t length;           /* Length (12) */
+    uint16_t flags;           /* Flags (MPS INTI) */
+    uint32_t processor_uid;   /* ACPI Processor UID */
+    uint8_t lint;             /* Local x2APIC LINT# */
+    uint8_t reserved[3];      /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_madt_local_x2apic_nmi) == 12, "Local x2APIC NMI is 12 bytes");
+
+#endif

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+#define LOG_MODULE "vm"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "acpi/acpi.h"
+#include "vmm/boot_linux.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/vcpu_boot.h"
+
+void vm_request_stop(void *opaque, enum vm_stop_reason reason)
+{
+    struct vm *vm = opaque;
+    int expected = VM_NO_STOP;
+    if (!atomic_compare_exchange_strong(&vm->stop_reason, &expected, (int)reason))
+        return; /* the first reason wins */
+    atomic_store(&vm->env.stopping, true);
+    uint64_t one = 1;
+    if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+        LOG_ERR("cannot wake the main loop: %s", strerror(errno));
+}
+
+static void vm_on_stop_fd(void *opaque, uint32_t events)
+{
+    struct vm *vm = opaque;
+    uint64_t v;
+    (void)events;
+    if (read(vm->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        LOG_ERR("reading the stop eventfd failed: %s", strerror(errno));
+    event_loop_quit(&vm->loop);
+}
+
+static void vm_on_signal(void *opaque, uint32_t events)
+{
+    struct vm *vm = opaque;
+    struct signalfd_siginfo si;
+    (void)events;
+    if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    if (atomic_load(&vm->stop_reason) == VM_NO_STOP)
+        vm->stop_signal = (int)si.ssi_signo;
+    LOG_INFO("received signal %u, stopping the VM", si.ssi_signo);
+    vm_request_stop(vm, VM_STOP_SIGNAL);
+}
+
+/* Block the stop signals in every thread (vCPU threads inherit the mask) and
+ * receive them through a signalfd in the main loop instead. */
+static int vm_setup_signals(struct vm *vm)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, VCPU_KICK_SIGNAL); /* unblocked by vCPU threads only */
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+        return -EINVAL;
+    signal(SIGPIPE, SIG_IGN);
+    sigdelset(&set, VCPU_KICK_SIGNAL);
+    vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (vm->signal_fd < 0)
+        return -errno;
+    return vcpu_install_kick_handler();
+}
+
+static void vm_init_fields(struct vm *vm, const struct cli_options *opts)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->opts = opts;
+    vm->kvm.fd = -1;
+    vm->vm_fd = -1;
+    vm->mem.fd = -1;
+    vm->stop_fd = -1;
+    vm->signal_fd = -1;
+    vm->loop.epfd = -1;
+    vm->serial.in_fd = vm->serial.out_fd = -1;
+    atomic_init(&vm->stop_reason, VM_NO_STOP);
+    atomic_init(&vm->env.stopping, false);
+}
+
+static int vm_check_host_memory(const struct cli_options *o, char *err, size_t errlen)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && o->memory > (uint64_t)pages * (uint64_t)page) {
+        snprintf(err, errlen, "--memory %lluM is more than this host's %lluM of RAM",
+                 (unsigned long long)(o->memory >> 20),
+                 (unsigned long long)(((uint64_t)pages * (uint64_t)page) >> 20));
+        return -E2BIG;
+    }
+    return 0;
+}
+
+static int vm_create_memory(struct vm *vm, char *err, size_t errlen)
+{
+    int ret = guest_mem_create(&vm->mem, vm->opts->memory, vm->opts->hugepages);
+    if (ret) {
+        snprintf(err, errlen, "cannot allocate %lluM of guest RAM%s: %s",
+                 (unsigned long long)(vm->opts->memory >> 20),
+                 vm->opts->hugepages ? " from huge pages (check /proc/sys/vm/nr_hugepages)" : "",
+                 strerror(-ret));
+        return ret;
+    }
+    ret = kvm_vm_set_memory(vm->vm_fd, &vm->mem);
+    if (ret)
+        snprintf(err, errlen, "cannot register guest RAM with KVM: %s", strerror(-ret));
+    return ret;
+}
+
+static int vm_create_loop(struct vm *vm, char *err, size_t errlen)
+{
+    int ret = event_loop_init(&vm->loop);
+    if (ret)
+        goto fail;
+    vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->stop_fd < 0) {
+        ret = -errno;
+        goto fail;
+    }
+    ret = event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, vm_on_stop_fd, vm);
+    if (ret)
+        goto fail;
+    ret = event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, vm_on_signal, vm);
+    if (ret)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot set up the event loop: %s", strerror(-ret));
+    return ret;
+}
+
+static int vm_create_interrupts(struct vm *vm, char *err, size_t errlen)
+{
+    int ret = irq_routing_init(&vm->irq, vm->vm_fd);
+    if (ret) {
+        snprintf(err, errlen, "cannot set up interrupt routing: %s", strerror(-ret));
+        return ret;
+    }
+    vm->irq_ready = true;
+    return 0;
+}
+
+static int vm_create_buses(struct vm *vm, char *err, size_t errlen)
+{
+    int ret = bus_init(&vm->pio, "pio");
+    if (ret == 0) {
+        ret = bus_init(&vm->mmio, "mmio");
+        if (ret)
+            bus_destroy(&vm->pio);
+    }
+    if (ret) {
+        snprintf(err, errlen, "cannot create the I/O buses: %s", strerror(-ret));
+        return ret;
+    }
+    vm->buses_ready = true;
+    vm->env.pio = &vm->pio;
+    vm->env.mmio = &vm->mmio;
+    vm->env.ctl = (struct vm_control){.request_stop = vm_request_stop, .opaque = vm};
+    return 0;
+}
+
+static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
+{
+    struct machine_config cfg = {
+        .pio = &vm->pio,
+        .mmio = &vm->mmio,
+        .sink = irq_routing_sink(&vm->irq),
+        .ctl = vm->env.ctl,
+        .serial = &vm->serial,
+        .loop = &vm->loop,
+    };
+    int ret = machine_create(&vm->machine, &cfg, err, errlen);
+    if (ret)
+        return ret;
+    vm->machine_ready = true;
+    vm->env.ioapic_eoi = machine_ioapic_eoi;
+    vm->env.ioapic_opaque = &vm->machine;
+    return 0;
+}
+
+static int vm_build_acpi(struct vm *vm, const uint32_t *apic_ids, uint64_t *rsdp, char *err,
+                         size_t errlen)
+{
+    struct acpi_machine am;
+    acpi_machine_init(&am, vm->opts->cpus, apic_ids);
+    void *buf = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE);
+    int ret = buf ? acpi_build(&am, buf, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE, rsdp) : -EFAULT;
+    if (ret)
+        snprintf(err, errlen, "cannot build the ACPI tables: %s", strerror(-ret));
+    return ret;
+}
+
+static int vm_create_vcpus(struct vm *vm, const uint32_t *apic_ids, char *err, size_t errlen)
+{
+    unsigned n = vm->opts->cpus;
+    vm->vcpus = calloc(n, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int ret = vcpu_create(&vm->vcpus[i], &vm->kvm, vm->vm_fd, i, n, apic_ids[i], &vm->env);
+        if (ret) {
+            snprintf(err, errlen, "cannot create vCPU %u: %s", i, strerror(-ret));
+            return ret;
+        }
+        vm->nvcpus_created++;
+    }
+    return 0;
+}
+
+static int vm_load_kernel(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
+{
+    struct boot_linux_config cfg = {
+        .kernel_path = vm->opts->kernel,
+        .initrd_path = vm->opts->initrd,
+        .cmdline = vm->opts->cmdline,
+        .acpi_rsdp_addr = rsdp,
+    };
+    struct boot_linux_result res;
+    int ret = boot_linux_load(&vm->mem, &cfg, &res, err, errlen);
+    if (ret)
+        return ret;
+    LOG_INFO("kernel loaded at 0x%llx, entry 0x%llx", (unsigned long long)res.kernel.load_addr,
+             (unsigned long long)res.kernel.entry);
+    ret = vcpu_load_boot_state(&vm->vcpus[0], &res.cpu);
+    if (ret)
+        snprintf(err, errlen, "cannot set the boot vCPU registers: %s", strerror(-ret));
+    return ret;
+}
+
+int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
+              size_t errlen)
+{
+    uint32_t apic_ids[CLI_MAX_CPUS];
+    uint64_t rsdp = 0;
+    int ret;
+
+    vm_init_fields(vm, opts);
+    *user_error = true;
+    ret = vm_check_host_memory(opts, err, errlen);
+    if (ret)
+        return ret;
+    ret = kvm_open(&vm->kvm, opts->kvm_path, err, errlen);
+    if (ret)
+        return ret;
+    if (opts->cpus > vm->kvm.max_vcpus) {
+        snprintf(err, errlen, "--cpus %u: this host's KVM allows at most %u vCPUs", opts->cpus,
+                 vm->kvm.max_vcpus);
+        return -EINVAL;
+    }
+    ret = serial_backend_open(&vm->serial, opts->serial, opts->serial_path, err, errlen);
+    if (ret)
+        return ret;
+
+    *user_error = false;
+    ret = vm_setup_signals(vm);
+    if (ret) {
+        snprintf(err, errlen, "cannot set up signal handling: %s", strerror(-ret));
+        return ret;
+    }
+    vm->vm_fd = kvm_vm_create(&vm->kvm, err, errlen);
+    if (vm->vm_fd < 0)
+        return vm->vm_fd;
+    if ((ret = vm_create_memory(vm, err, errlen)) || (ret = vm_create_buses(vm, err, errlen)) ||
+        (ret = vm_create_interrupts(vm, err, errlen)) || (ret = vm_create_loop(vm, err, errlen)) ||
+        (ret = vm_create_machine(vm, err, errlen)))
+        return ret;
+
+    for (unsigned i = 0; i < opts->cpus; i++)
+        apic_ids[i] = i;
+    if ((ret = vm_build_acpi(vm, apic_ids, &rsdp, err, errlen)) ||
+        (ret = vm_create_vcpus(vm, apic_ids, err, errlen)))
+        return ret;
+    *user_error = true; /* kernel/initrd problems are the user's to fix */
+    ret = vm_load_kernel(vm, rsdp, err, errlen);
+    if (ret)
+        return ret;
+    *user_error = false;
+    return 0;
+}
+
+static int vm_exit_status(const struct vm *vm)
+{
+    switch (atomic_load(&vm->stop_reason)) {
+    case VM_STOP_POWEROFF:
+        LOG_INFO("guest powered off");
+        return SLUICE_EXIT_OK;
+    case VM_STOP_RESET:
+        LOG_INFO("guest rebooted; exiting");
+        return SLUICE_EXIT_OK;
+    case VM_STOP_PANIC:
+        LOG_ERR("guest kernel panicked");
+        return SLUICE_EXIT_GUEST_PANIC;
+    case VM_STOP_SIGNAL:
+        return 128 + vm->stop_signal;
+    case VM_STOP_ERROR:
+    default:
+        return SLUICE_EXIT_ERROR;
+    }
+}
+
+int vm_run(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus_created; i++) {
+        int ret = vcpu_start(&vm->vcpus[i]);
+        if (ret) {
+            LOG_ERR("cannot start vCPU %u: %s", i, strerror(-ret));
+            vm_request_stop(vm, VM_STOP_ERROR);
+            break;
+        }
+    }
+    if (event_loop_run(&vm->loop))
+        vm_request_stop(vm, VM_STOP_ERROR);
+    atomic_store(&vm->env.stopping, true);
+    for (unsigned i = 0; i < vm->nvcpus_created; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    for (unsigned i = 0; i < vm->nvcpus_created; i++)
+        vcpu_join(&vm->vcpus[i]);
+    return vm_exit_status(vm);
+}
+
+void vm_destroy(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus_created; i++)
+        vcpu_destroy(&vm->vcpus[i]);
+    free(vm->vcpus);
+    vm->vcpus = NULL;
+    vm->nvcpus_created = 0;
+    if (vm->machine_ready)
+        machine_destroy(&vm->machine);
+    vm->machine_ready = false;
+    event_loop_destroy(&vm->loop);
+    if (vm->stop_fd >= 0)
+        close(vm->stop_fd);
+    if (vm->signal_fd >= 0)
+        close(vm->signal_fd);
+    vm->stop_fd = vm->signal_fd = -1;
+    if (vm->irq_ready)
+        irq_routing_destroy(&vm->irq);
+    vm->irq_ready = false;
+    if (vm->buses_ready) {
+        bus_destroy(&vm->mmio);
+        bus_destroy(&vm->pio);
+    }
+    vm->buses_ready = false;
+    guest_mem_destroy(&vm->mem);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    vm->vm_fd = -1;
+    kvm_close(&vm->kvm);
+    serial_backend_close(&vm->serial);
+}
