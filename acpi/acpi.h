@@ -34,7 +34,7 @@ struct acpi_isa_dev {
 };
 
 /* Hardware-reduced ACPI power management registers (8-bit, system I/O). */
-struct acpi_pm {
+struct acpi_pm_regs {
     uint16_t sleep_ctl_port;  /* FADT SLEEP_CONTROL_REG */
     uint16_t sleep_sts_port;  /* FADT SLEEP_STATUS_REG */
     uint16_t reset_port;      /* FADT RESET_REG */
@@ -64,7 +64,7 @@ struct acpi_machine {
     struct acpi_isa_dev rtc;       /* CMOS RTC, PNP0B00 */
     uint8_t rtc_century_index;     /* FADT CENTURY: CMOS index of the century byte, 0 none */
     struct acpi_isa_dev pvpanic;   /* pvpanic, _HID "QEMU0001", no IRQ */
-    struct acpi_pm pm;
+    struct acpi_pm_regs pm;
 };
 
 /*
