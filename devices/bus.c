@@ -134,7 +134,7 @@ static bool bus_access(struct bus *bus, uint64_t addr, void *data, unsigned size
     if (!handled) {
         if (!is_write)
             memset(data, 0xff, size <= 8 ? size : 8);
-        LOG_RATELIMITED(LOG_LEVEL_WARN, "unhandled %s %s of size %u at 0x%llx", bus->name,
+        LOG_RATELIMITED(LOG_LEVEL_INFO, "unhandled %s %s of size %u at 0x%llx", bus->name,
                         is_write ? "write" : "read", size, (unsigned long long)addr);
     }
     return handled;

@@ -54,7 +54,8 @@ static uint64_t log_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms)
+bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms,
+                         enum log_level level)
 {
     uint64_t now = log_now_ms();
     bool allow;
@@ -75,6 +76,6 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned inte
     pthread_mutex_unlock(&log_rl_lock);
 
     if (dropped)
-        log_msg(LOG_LEVEL_WARN, "log", "%u similar messages suppressed", dropped);
+        log_msg(level, "log", "%u similar messages suppressed", dropped);
     return allow;
 }

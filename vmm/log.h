@@ -34,7 +34,9 @@ struct log_ratelimit {
     unsigned printed;
     unsigned suppressed;
 };
-bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms);
+/* Also reports, at `level`, how many lines were suppressed in the last window. */
+bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms,
+                         enum log_level level);
 
 #define LOG_ERR(...) log_msg(LOG_LEVEL_ERROR, LOG_MODULE, __VA_ARGS__)
 #define LOG_WARN(...) log_msg(LOG_LEVEL_WARN, LOG_MODULE, __VA_ARGS__)
@@ -45,7 +47,8 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned burst, unsigned inte
 #define LOG_RATELIMITED(level, ...)                                              \
     do {                                                                         \
         static struct log_ratelimit log_rl_;                                     \
-        if (log_ratelimit_allow(&log_rl_, 10, 5000))                             \
+        if ((level) <= log_get_level() &&                                        \
+            log_ratelimit_allow(&log_rl_, 10, 5000, (level)))                    \
             log_msg((level), LOG_MODULE, __VA_ARGS__);                           \
     } while (0)
 

@@ -16,6 +16,7 @@
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/uart.h"
+#include "vmm/console_out.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -141,8 +142,15 @@ static int machine_create_devices(struct machine *m)
         return ret;
     struct uart_config ucfg = {
         .irq = ioapic_irq_line(m->ioapic, LAYOUT_IRQ_COM1),
-        .out_fd = m->cfg.serial->out_fd,
+        .out_fd = -1,
     };
+    if (m->cfg.serial->out_fd >= 0) {
+        if ((ret = console_out_init(&m->console, m->cfg.serial->out_fd, m->cfg.loop)))
+            return ret;
+        m->console_ready = true;
+        ucfg.output = console_out_push;
+        ucfg.output_opaque = &m->console;
+    }
     if ((ret = uart_create(&ucfg, &m->com1)) || (ret = i8042_create(&m->ctl, &m->i8042)) ||
         (ret = acpi_pm_create(&m->ctl, &m->pm)) || (ret = rtc_create(&m->rtc)) ||
         (ret = boot_timer_create(&machine_start_time, &m->boot_timer)) ||
@@ -218,6 +226,8 @@ void machine_destroy(struct machine *m)
     acpi_pm_destroy(m->pm);
     i8042_destroy(m->i8042);
     uart_destroy(m->com1);
+    if (m->console_ready)
+        console_out_destroy(&m->console);
     ioapic_destroy(m->ioapic);
     memset(m, 0, sizeof(*m));
 }

@@ -18,6 +18,7 @@
 #include "devices/bus.h"
 #include "devices/irq.h"
 #include "devices/vm_control.h"
+#include "vmm/console_out.h"
 #include "vmm/event_loop.h"
 #include "vmm/serial_backend.h"
 
@@ -57,6 +58,8 @@ struct machine {
     struct rtc *rtc;
     struct boot_timer *boot_timer;
     struct pvpanic *pvpanic;
+    struct console_out console; /* COM1 output, drained by the main loop */
+    bool console_ready;
     struct machine_region regions[MACHINE_MAX_REGIONS];
     unsigned nregions;
     /* serial input not yet accepted by the UART */

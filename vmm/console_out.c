@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#define LOG_MODULE "serial"
+#include "vmm/console_out.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+/* Writes the buffered bytes; called with co->lock held, drops it around write(). */
+static void console_out_drain_locked(struct console_out *co)
+{
+    while (co->len > 0 && !co->write_error) {
+        size_t chunk = co->len;
+        if (co->head + chunk > CONSOLE_OUT_BUF_SIZE)
+            chunk = CONSOLE_OUT_BUF_SIZE - co->head;
+        const uint8_t *src = co->buf + co->head;
+        pthread_mutex_unlock(&co->lock);
+        ssize_t n = write(co->out_fd, src, chunk);
+        int saved = errno;
+        pthread_mutex_lock(&co->lock);
+        if (n < 0) {
+            if (saved == EINTR)
+                continue;
+            if (saved == EAGAIN) {
+                struct pollfd p = {.fd = co->out_fd, .events = POLLOUT};
+                pthread_mutex_unlock(&co->lock);
+                poll(&p, 1, CONSOLE_OUT_STALL_MS);
+                pthread_mutex_lock(&co->lock);
+                continue;
+            }
+            co->write_error = saved;
+            LOG_WARN("console output stopped: %s", strerror(saved));
+            co->len = 0;
+            break;
+        }
+        co->head = (co->head + (size_t)n) % CONSOLE_OUT_BUF_SIZE;
+        co->len -= (size_t)n;
+        pthread_cond_broadcast(&co->drained);
+    }
+}
+
+static void console_out_on_wake(void *opaque, uint32_t events)
+{
+    struct console_out *co = opaque;
+    uint64_t v;
+    (void)events;
+    if (read(co->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        return;
+    pthread_mutex_lock(&co->lock);
+    console_out_drain_locked(co);
+    pthread_mutex_unlock(&co->lock);
+}
+
+int console_out_init(struct console_out *co, int out_fd, struct event_loop *loop)
+{
+    memset(co, 0, sizeof(*co));
+    co->out_fd = out_fd;
+    co->loop = loop;
+    co->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (co->wake_fd < 0)
+        return -errno;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&co->lock, NULL);
+    pthread_cond_init(&co->drained, &attr);
+    pthread_condattr_destroy(&attr);
+    int ret = event_loop_add(loop, co->wake_fd, EPOLLIN, console_out_on_wake, co);
+    if (ret) {
+        close(co->wake_fd);
+        co->wake_fd = -1;
+        pthread_cond_destroy(&co->drained);
+        pthread_mutex_destroy(&co->lock);
+    }
+    return ret;
+}
+
+void console_out_destroy(struct console_out *co)
+{
+    if (co->wake_fd < 0)
+        return;
+    event_loop_remove(co->loop, co->wake_fd);
+    pthread_mutex_lock(&co->lock);
+    console_out_drain_locked(co);
+    pthread_mutex_unlock(&co->lock);
+    if (co->dropped)
+        LOG_WARN("%llu console bytes were dropped because the output was not drained",
+                 (unsigned long long)co->dropped);
+    close(co->wake_fd);
+    co->wake_fd = -1;
+    pthread_cond_destroy(&co->drained);
+    pthread_mutex_destroy(&co->lock);
+}
+
+static void console_out_deadline(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += (long)CONSOLE_OUT_STALL_MS * 1000000L;
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
+
+size_t console_out_push(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct console_out *co = opaque;
+    size_t taken = 0;
+    bool wake = false;
+    struct timespec deadline;
+    bool have_deadline = false;
+
+    pthread_mutex_lock(&co->lock);
+    while (taken < len && !co->write_error) {
+        if (co->len == CONSOLE_OUT_BUF_SIZE) {
+            if (!have_deadline) {
+                console_out_deadline(&deadline);
+                have_deadline = true;
+            }
+            if (pthread_cond_timedwait(&co->drained, &co->lock, &deadline) == ETIMEDOUT)
+                break;
+            continue;
+        }
+        wake |= co->len == 0;
+        co->buf[(co->head + co->len) % CONSOLE_OUT_BUF_SIZE] = buf[taken++];
+        co->len++;
+    }
+    co->dropped += len - taken;
+    pthread_mutex_unlock(&co->lock);
+    if (wake) {
+        uint64_t one = 1;
+        if (write(co->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            LOG_RATELIMITED(LOG_LEVEL_WARN, "waking the console writer: %s", strerror(errno));
+    }
+    return len;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Buffered guest console output. The UART hands every transmitted byte to
+ * console_out_push() on a vCPU thread; bytes are appended to a ring buffer and
+ * the main loop writes them to the host fd in large chunks, so a vCPU never
+ * waits on a slow terminal, pipe or (in the test bed) a 9p file, and the host
+ * sees one write() per burst instead of one per character.
+ *
+ * If the buffer is full the pushing vCPU waits at most CONSOLE_OUT_STALL_MS
+ * for the loop to drain it, then drops bytes (counted): a stuck reader can
+ * slow the guest's console but never hang it.
+ */
+#ifndef SLUICE_VMM_CONSOLE_OUT_H
+#define SLUICE_VMM_CONSOLE_OUT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/event_loop.h"
+
+#define CONSOLE_OUT_BUF_SIZE (64 * 1024)
+#define CONSOLE_OUT_STALL_MS 100
+
+struct console_out {
+    int out_fd;               /* not owned */
+    int wake_fd;              /* eventfd: data is pending */
+    struct event_loop *loop;
+    pthread_mutex_t lock;
+    pthread_cond_t drained;
+    uint8_t buf[CONSOLE_OUT_BUF_SIZE];
+    size_t head, len;         /* ring: bytes [head, head + len) */
+    uint64_t dropped;
+    int write_error;          /* first write error; output stops after it */
+};
+
+/* Set up and watch the wake eventfd in `loop`. Returns 0 or -errno. */
+int console_out_init(struct console_out *co, int out_fd, struct event_loop *loop)
+    __attribute__((warn_unused_result));
+/* Write out what is still buffered (blocking), then release everything. */
+void console_out_destroy(struct console_out *co);
+
+/* The UART output callback (opaque = struct console_out). Returns bytes taken. */
+size_t console_out_push(void *opaque, const uint8_t *buf, size_t len);
+
+#endif
