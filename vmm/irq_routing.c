@@ -114,6 +114,12 @@ int irq_routing_send_msi(struct irq_routing *r, uint16_t source_id, uint64_t add
     };
     (void)source_id; /* x86 KVM does not take a device id; IR uses it before this point */
     if (ioctl(r->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
+        if (errno == EPERM) {
+            /* KVM's "no vCPU matched the destination": the guest's business */
+            LOG_RATELIMITED(LOG_LEVEL_INFO, "MSI addr 0x%llx data 0x%x matched no vCPU",
+                            (unsigned long long)addr, data);
+            return -ENXIO;
+        }
         int ret = -errno;
         LOG_RATELIMITED(LOG_LEVEL_WARN, "KVM_SIGNAL_MSI addr 0x%llx data 0x%x failed: %s",
                         (unsigned long long)addr, data, strerror(errno));

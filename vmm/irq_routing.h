@@ -48,7 +48,8 @@ void irq_routing_free_gsi(struct irq_routing *r, unsigned gsi);
 int irq_routing_set(struct irq_routing *r, unsigned gsi, bool enabled, uint16_t source_id,
                     uint64_t addr, uint32_t data);
 
-/* Deliver one MSI now (KVM_SIGNAL_MSI). Returns 0 or -errno. */
+/* Deliver one MSI now (KVM_SIGNAL_MSI). Returns 0, -ENXIO when no vCPU matched
+ * the destination (dropped, as hardware would), or -errno. */
 int irq_routing_send_msi(struct irq_routing *r, uint16_t source_id, uint64_t addr, uint32_t data);
 
 /* Connect an eventfd to a GSI (KVM_IRQFD) or disconnect it. */
