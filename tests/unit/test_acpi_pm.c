@@ -2,18 +2,8 @@
 /* Hardware-reduced ACPI PM registers, driven through the bus callbacks. */
 #include "devices/acpi_pm.h"
 #include "tests/unit/check.h"
+#include "tests/unit/fake_vm_control.h"
 
-struct fake_ctl {
-    unsigned calls;
-    enum vm_stop_reason last;
-};
-
-static void fake_request_stop(void *opaque, enum vm_stop_reason reason)
-{
-    struct fake_ctl *c = opaque;
-    c->calls++;
-    c->last = reason;
-}
 
 static uint8_t rd(struct acpi_pm *pm, unsigned off)
 {

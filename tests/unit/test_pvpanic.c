@@ -2,18 +2,8 @@
 /* pvpanic model, driven through the bus callbacks. */
 #include "devices/pvpanic.h"
 #include "tests/unit/check.h"
+#include "tests/unit/fake_vm_control.h"
 
-struct fake_ctl {
-    unsigned calls;
-    enum vm_stop_reason last;
-};
-
-static void fake_request_stop(void *opaque, enum vm_stop_reason reason)
-{
-    struct fake_ctl *c = opaque;
-    c->calls++;
-    c->last = reason;
-}
 
 int main(void)
 {
