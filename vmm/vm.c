@@ -16,6 +16,7 @@
 #include "vmm/boot_linux.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/mem_report.h"
 #include "vmm/vcpu_boot.h"
 
 void vm_request_stop(void *opaque, enum vm_stop_reason reason)
@@ -309,6 +310,17 @@ static int vm_exit_status(const struct vm *vm)
     }
 }
 
+/* One line for the boot benchmark: sluice's own footprint besides guest RAM. */
+static void vm_log_memory_usage(void)
+{
+    struct mem_report r;
+    if (mem_report_read(&r))
+        return;
+    LOG_INFO("memory: peak RSS %llu KiB, guest RAM resident %llu KiB, overhead %lld KiB",
+             (unsigned long long)r.peak_rss_kib, (unsigned long long)r.rss_shmem_kib,
+             (long long)r.peak_rss_kib - (long long)r.rss_shmem_kib);
+}
+
 int vm_run(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->nvcpus_created; i++) {
@@ -326,6 +338,7 @@ int vm_run(struct vm *vm)
         vcpu_kick(&vm->vcpus[i]);
     for (unsigned i = 0; i < vm->nvcpus_created; i++)
         vcpu_join(&vm->vcpus[i]);
+    vm_log_memory_usage();
     return vm_exit_status(vm);
 }
 
