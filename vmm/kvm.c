@@ -33,6 +33,7 @@ static const struct kvm_required_cap {
     {KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER"},
     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
     {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+    {KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API"},
 };
 
 static int kvm_get_supported_cpuid(struct kvm *kvm)
@@ -151,6 +152,15 @@ int kvm_vm_create(struct kvm *kvm, char *err, size_t errlen)
     };
     step = "enabling KVM_CAP_SPLIT_IRQCHIP";
     if (ioctl(vm_fd, KVM_ENABLE_CAP, &split) < 0)
+        goto err;
+    /* x2APIC guests: 32-bit destination ids in MSIs and routes, and no
+     * legacy "destination 0xff is a broadcast" quirk. */
+    struct kvm_enable_cap x2apic = {
+        .cap = KVM_CAP_X2APIC_API,
+        .args = {KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK},
+    };
+    step = "enabling KVM_CAP_X2APIC_API";
+    if (ioctl(vm_fd, KVM_ENABLE_CAP, &x2apic) < 0)
         goto err;
     return vm_fd;
 
