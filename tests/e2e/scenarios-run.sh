@@ -1,0 +1,82 @@
+#!/bin/bash
+# scenarios-run.sh KERNEL INITRD RESULTS VMMS SCENARIO...
+# (environment: SLUICE=binary, E2E_GUEST_APPEND=extra guest command line)
+# Runs where /dev/kvm is fast (inside the test host, or directly on a machine
+# with vmx/svm). Boots each SCENARIO under each VMM of the comma-separated
+# VMMS list and writes into RESULTS, per run NAME@VMM:
+#   .console (guest console), .stderr (VMM stderr), .verdict (one line:
+#   PASS|FAIL|SKIP SECONDS REASON). Prints the verdict lines as it goes.
+set -eu
+. "$(dirname "$0")/lib.sh"
+. "$E2E_DIR/vmm.sh"
+
+[ $# -ge 5 ] || die "usage: scenarios-run.sh KERNEL INITRD RESULTS VMMS SCENARIO..."
+kernel=$1 initrd=$2 results=$3 vmms=$4
+shift 4
+export SLUICE=${SLUICE:-}
+scratch=$(mktemp -d /dev/shm/sluice-e2e.XXXXXX 2>/dev/null || mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# run_one NAME VMM: one boot; runs in a subshell so scenarios cannot leak.
+run_one() (
+	name=$1 vmm=$2
+	out=$results/$name@$vmm
+	SCENARIO_CPUS=1 SCENARIO_MEMORY=256M SCENARIO_TIMEOUT=180 SCENARIO_CMDLINE=""
+	. "$E2E_DIR/check.sh"
+	. "$E2E_DIR/scenarios/$name.sh"
+	verdict() { echo "$1 $2 $3" >"$out.verdict"; echo "SLUICE-E2E-VERDICT $name@$vmm $1 ${2}s $3"; }
+
+	if ! why=$(vmm_check "$vmm"); then
+		verdict SKIP 0 "$why"
+		return 0
+	fi
+	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
+	vmm_argv "$vmm" "$kernel" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
+	echo "${VMM_ARGV[*]}" >"$out.argv"
+
+	# The VMM writes the console byte by byte: keep it off 9p (in the test
+	# host, $results is on 9p) until the run ends.
+	raw=$scratch/$name@$vmm.raw
+	: >"$raw"
+	# The guest console's input: what a scenario's host_feed writes, then
+	# nothing; the pipe stays open so the VMM sees no EOF while the guest
+	# runs. (A pipe, not a FIFO: 9p refuses special files.)
+	feed() {
+		if declare -F host_feed >/dev/null; then host_feed "$raw"; fi
+		exec sleep infinity
+	}
+	exec {feedfd}< <(feed)
+	feeder=$!
+	start=$(now)
+	rc=0
+	timeout -k 5 "$SCENARIO_TIMEOUT" "${VMM_ARGV[@]}" <&"$feedfd" >"$raw" 2>"$raw.err" || rc=$?
+	secs=$(elapsed "$start")
+	kill "$feeder" 2>/dev/null || true
+	exec {feedfd}<&-
+	tr -d '\r' <"$raw" >"$out.console"
+	mv "$raw.err" "$out.stderr"
+	rm -f "$raw"
+
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		verdict FAIL "$secs" "timed out after ${SCENARIO_TIMEOUT}s"
+		return 0
+	fi
+	CONSOLE=$out.console STDERR=$out.stderr STATUS=$(vmm_status "$vmm" "$rc" "$out.stderr")
+	# sluice's boot timer: /init's write to port 0x440, in VMM wall time.
+	timer=$(sed -n 's/.*boot-timer: .* at \([0-9.]*\) ms since.*/\1/p' "$out.stderr" | head -n 1)
+	timer=${timer:+, boot-timer ${timer} ms}
+	crc=0
+	why=$(check) || crc=$?
+	why=$(echo "$why" | tr '\n' ' ' | sed 's/ *$//')
+	case $crc in
+	0) verdict PASS "$secs" "status $STATUS, guest /init at $(marker INIT)s (guest clock)$timer${why:+; $why}" ;;
+	77) verdict SKIP "$secs" "$why" ;;
+	*) verdict FAIL "$secs" "$why" ;;
+	esac
+)
+
+for vmm in ${vmms//,/ }; do
+	for name in "$@"; do
+		run_one "$name" "$vmm"
+	done
+done
