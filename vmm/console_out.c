@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,23 @@ static void console_out_drain_locked(struct console_out *co)
     }
 }
 
+static void console_out_drain(struct console_out *co)
+{
+    pthread_mutex_lock(&co->lock);
+    console_out_drain_locked(co);
+    pthread_mutex_unlock(&co->lock);
+}
+
+static void console_out_on_timer(void *opaque, uint32_t events)
+{
+    struct console_out *co = opaque;
+    uint64_t v;
+    (void)events;
+    if (read(co->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        return;
+    console_out_drain(co);
+}
+
 static void console_out_on_wake(void *opaque, uint32_t events)
 {
     struct console_out *co = opaque;
@@ -62,9 +80,17 @@ int console_out_init(struct console_out *co, int out_fd, struct event_loop *loop
     memset(co, 0, sizeof(*co));
     co->out_fd = out_fd;
     co->loop = loop;
+    co->timer_fd = -1;
     co->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (co->wake_fd < 0)
         return -errno;
+    co->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (co->timer_fd < 0) {
+        int ret = -errno;
+        close(co->wake_fd);
+        co->wake_fd = -1;
+        return ret;
+    }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -72,7 +98,14 @@ int console_out_init(struct console_out *co, int out_fd, struct event_loop *loop
     pthread_cond_init(&co->drained, &attr);
     pthread_condattr_destroy(&attr);
     int ret = event_loop_add(loop, co->wake_fd, EPOLLIN, console_out_on_wake, co);
+    if (ret == 0) {
+        ret = event_loop_add(loop, co->timer_fd, EPOLLIN, console_out_on_timer, co);
+        if (ret)
+            event_loop_remove(loop, co->wake_fd);
+    }
     if (ret) {
+        close(co->timer_fd);
+        co->timer_fd = -1;
         close(co->wake_fd);
         co->wake_fd = -1;
         pthread_cond_destroy(&co->drained);
@@ -86,14 +119,14 @@ void console_out_destroy(struct console_out *co)
     if (co->wake_fd < 0)
         return;
     event_loop_remove(co->loop, co->wake_fd);
-    pthread_mutex_lock(&co->lock);
-    console_out_drain_locked(co);
-    pthread_mutex_unlock(&co->lock);
+    event_loop_remove(co->loop, co->timer_fd);
+    console_out_drain(co);
     if (co->dropped)
         LOG_WARN("%llu console bytes were dropped because the output was not drained",
                  (unsigned long long)co->dropped);
+    close(co->timer_fd);
     close(co->wake_fd);
-    co->wake_fd = -1;
+    co->timer_fd = co->wake_fd = -1;
     pthread_cond_destroy(&co->drained);
     pthread_mutex_destroy(&co->lock);
 }
@@ -110,7 +143,7 @@ size_t console_out_push(void *opaque, const uint8_t *buf, size_t len)
 {
     struct console_out *co = opaque;
     size_t taken = 0;
-    bool wake = false;
+    bool burst_start = false, half_full = false;
     struct timespec deadline;
     bool have_deadline = false;
 
@@ -125,13 +158,19 @@ size_t console_out_push(void *opaque, const uint8_t *buf, size_t len)
                 break;
             continue;
         }
-        wake |= co->len == 0;
+        burst_start |= co->len == 0;
         co->buf[(co->head + co->len) % CONSOLE_OUT_BUF_SIZE] = buf[taken++];
         co->len++;
     }
     co->dropped += len - taken;
+    half_full = co->len >= CONSOLE_OUT_BUF_SIZE / 2 && co->len - taken < CONSOLE_OUT_BUF_SIZE / 2;
     pthread_mutex_unlock(&co->lock);
-    if (wake) {
+    if (burst_start) {
+        struct itimerspec flush = {.it_value.tv_nsec = CONSOLE_OUT_FLUSH_MS * 1000000L};
+        if (timerfd_settime(co->timer_fd, 0, &flush, NULL) < 0)
+            LOG_RATELIMITED(LOG_LEVEL_WARN, "arming the console flush timer: %s", strerror(errno));
+    }
+    if (half_full) {
         uint64_t one = 1;
         if (write(co->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
             LOG_RATELIMITED(LOG_LEVEL_WARN, "waking the console writer: %s", strerror(errno));

@@ -6,6 +6,10 @@
  * waits on a slow terminal, pipe or (in the test bed) a 9p file, and the host
  * sees one write() per burst instead of one per character.
  *
+ * Bytes that trickle out one exit at a time are coalesced: the first byte of
+ * a burst arms a CONSOLE_OUT_FLUSH_MS timer and the loop drains once per
+ * window; a half-full buffer wakes the loop at once.
+ *
  * If the buffer is full the pushing vCPU waits at most CONSOLE_OUT_STALL_MS
  * for the loop to drain it, then drops bytes (counted): a stuck reader can
  * slow the guest's console but never hang it.
@@ -21,10 +25,12 @@
 
 #define CONSOLE_OUT_BUF_SIZE (64 * 1024)
 #define CONSOLE_OUT_STALL_MS 100
+#define CONSOLE_OUT_FLUSH_MS 10
 
 struct console_out {
     int out_fd;               /* not owned */
-    int wake_fd;              /* eventfd: data is pending */
+    int wake_fd;              /* eventfd: the buffer is half full */
+    int timer_fd;             /* timerfd: a burst started CONSOLE_OUT_FLUSH_MS ago */
     struct event_loop *loop;
     pthread_mutex_t lock;
     pthread_cond_t drained;
