@@ -94,6 +94,12 @@ int kvm_open(struct kvm *kvm, const char *path, char *err, size_t errlen)
         return kvm->fd;
 
     int version = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
+    if (version < 0) {
+        snprintf(err, errlen, "%s is not a KVM device (KVM_GET_API_VERSION: %s); use /dev/kvm",
+                 path, strerror(errno));
+        ret = -ENOTTY;
+        goto err_close;
+    }
     if (version != KVM_API_VERSION) {
         snprintf(err, errlen, "%s speaks KVM API version %d, sluice needs %d", path, version,
                  KVM_API_VERSION);

@@ -219,36 +219,33 @@ static int vm_create_vcpus(struct vm *vm, const uint32_t *apic_ids, char *err, s
     return 0;
 }
 
-static int vm_load_kernel(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
+/* The RSDP sits at the start of the ACPI area (acpi_build places it first),
+ * so the kernel can be loaded before the tables are built. */
+#define VM_RSDP_ADDR LAYOUT_ACPI_ADDR
+
+static int vm_load_kernel(struct vm *vm, struct boot_linux_result *res, char *err, size_t errlen)
 {
     struct boot_linux_config cfg = {
         .kernel_path = vm->opts->kernel,
         .initrd_path = vm->opts->initrd,
         .cmdline = vm->opts->cmdline,
-        .acpi_rsdp_addr = rsdp,
+        .acpi_rsdp_addr = VM_RSDP_ADDR,
     };
-    struct boot_linux_result res;
-    int ret = boot_linux_load(&vm->mem, &cfg, &res, err, errlen);
+    int ret = boot_linux_load(&vm->mem, &cfg, res, err, errlen);
     if (ret)
         return ret;
-    LOG_INFO("kernel loaded at 0x%llx, entry 0x%llx", (unsigned long long)res.kernel.load_addr,
-             (unsigned long long)res.kernel.entry);
-    ret = vcpu_load_boot_state(&vm->vcpus[0], &res.cpu);
-    if (ret)
-        snprintf(err, errlen, "cannot set the boot vCPU registers: %s", strerror(-ret));
-    return ret;
+    LOG_INFO("kernel loaded at 0x%llx, entry 0x%llx", (unsigned long long)res->kernel.load_addr,
+             (unsigned long long)res->kernel.entry);
+    return 0;
 }
 
-int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
-              size_t errlen)
+/* Everything the user can get wrong is checked before anything is created
+ * outside this process (the --serial file). */
+static int vm_create_checked_inputs(struct vm *vm, struct boot_linux_result *boot, char *err,
+                                    size_t errlen)
 {
-    uint32_t apic_ids[CLI_MAX_CPUS];
-    uint64_t rsdp = 0;
-    int ret;
-
-    vm_init_fields(vm, opts);
-    *user_error = true;
-    ret = vm_check_host_memory(opts, err, errlen);
+    const struct cli_options *opts = vm->opts;
+    int ret = vm_check_host_memory(opts, err, errlen);
     if (ret)
         return ret;
     ret = kvm_open(&vm->kvm, opts->kvm_path, err, errlen);
@@ -259,7 +256,25 @@ int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, c
                  vm->kvm.max_vcpus);
         return -EINVAL;
     }
-    ret = serial_backend_open(&vm->serial, opts->serial, opts->serial_path, err, errlen);
+    vm->vm_fd = kvm_vm_create(&vm->kvm, err, errlen);
+    if (vm->vm_fd < 0)
+        return vm->vm_fd;
+    if ((ret = vm_create_memory(vm, err, errlen)) || (ret = vm_load_kernel(vm, boot, err, errlen)))
+        return ret;
+    return serial_backend_open(&vm->serial, opts->serial, opts->serial_path, err, errlen);
+}
+
+int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
+              size_t errlen)
+{
+    uint32_t apic_ids[CLI_MAX_CPUS];
+    struct boot_linux_result boot;
+    uint64_t rsdp = 0;
+    int ret;
+
+    vm_init_fields(vm, opts);
+    *user_error = true;
+    ret = vm_create_checked_inputs(vm, &boot, err, errlen);
     if (ret)
         return ret;
 
@@ -269,12 +284,8 @@ int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, c
         snprintf(err, errlen, "cannot set up signal handling: %s", strerror(-ret));
         return ret;
     }
-    vm->vm_fd = kvm_vm_create(&vm->kvm, err, errlen);
-    if (vm->vm_fd < 0)
-        return vm->vm_fd;
-    if ((ret = vm_create_memory(vm, err, errlen)) || (ret = vm_create_buses(vm, err, errlen)) ||
-        (ret = vm_create_interrupts(vm, err, errlen)) || (ret = vm_create_loop(vm, err, errlen)) ||
-        (ret = vm_create_machine(vm, err, errlen)))
+    if ((ret = vm_create_buses(vm, err, errlen)) || (ret = vm_create_interrupts(vm, err, errlen)) ||
+        (ret = vm_create_loop(vm, err, errlen)) || (ret = vm_create_machine(vm, err, errlen)))
         return ret;
 
     for (unsigned i = 0; i < opts->cpus; i++)
@@ -282,12 +293,15 @@ int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, c
     if ((ret = vm_build_acpi(vm, apic_ids, &rsdp, err, errlen)) ||
         (ret = vm_create_vcpus(vm, apic_ids, err, errlen)))
         return ret;
-    *user_error = true; /* kernel/initrd problems are the user's to fix */
-    ret = vm_load_kernel(vm, rsdp, err, errlen);
+    if (rsdp != VM_RSDP_ADDR) {
+        snprintf(err, errlen, "ACPI RSDP at 0x%llx, expected 0x%llx", (unsigned long long)rsdp,
+                 (unsigned long long)VM_RSDP_ADDR);
+        return -EINVAL;
+    }
+    ret = vcpu_load_boot_state(&vm->vcpus[0], &boot.cpu);
     if (ret)
-        return ret;
-    *user_error = false;
-    return 0;
+        snprintf(err, errlen, "cannot set the boot vCPU registers: %s", strerror(-ret));
+    return ret;
 }
 
 static int vm_exit_status(const struct vm *vm)

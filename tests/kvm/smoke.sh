@@ -68,6 +68,26 @@ if [ "$status" -ne 0 ] || ! grep -q "hello-sluice\." "$tmp/echo.out"; then
     failures=$((failures + 1))
 fi
 
+# SIGTERM while the guest waits for input: clean stop with status 128+15.
+mkfifo "$tmp/term.in"
+"$SLUICE" --kernel "$PAYLOAD" --memory 64M --cmdline e --serial stdio \
+    --log-level info <"$tmp/term.in" >"$tmp/term.out" 2>"$tmp/term.err" &
+pid=$!
+exec 3>"$tmp/term.in" # keep the guest's input open (no EOF) until sluice is gone
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    grep -q "echo ready" "$tmp/term.out" 2>/dev/null && break
+    sleep 0.5
+done
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+exec 3>&-
+if [ "$status" -ne 143 ] || ! grep -q "received signal 15" "$tmp/term.err"; then
+    echo "FAIL sigterm: status $status, expected 143"
+    sed 's/^/  err: /' "$tmp/term.err"
+    failures=$((failures + 1))
+fi
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures smoke check(s) failed"
     exit 1
