@@ -40,7 +40,10 @@ int guest_mem_create(struct guest_mem *gm, uint64_t size, bool hugepages)
         ret = -errno;
         goto err_close;
     }
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    /* Huge pages are reserved at mmap time, so a short pool fails here with
+     * ENOMEM instead of a SIGBUS on first touch; normal RAM is overcommitted. */
+    int flags = MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE);
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (base == MAP_FAILED) {
         ret = -errno;
         goto err_close;

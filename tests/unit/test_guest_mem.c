@@ -57,8 +57,32 @@ static void test_bad_sizes(void)
     CHECK_EQ(gm.fd, -1);
 }
 
+/* With hugepages, a pool too small must fail at create time, not SIGBUS later. */
+static void test_hugepages(void)
+{
+    struct guest_mem gm;
+    unsigned long free_pages = 0;
+    FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+    if (!f || fscanf(f, "%lu", &free_pages) != 1) {
+        if (f)
+            fclose(f);
+        fprintf(stderr, "note: no 2 MiB hugetlb pool information; hugepage case not run\n");
+        return;
+    }
+    fclose(f);
+    uint64_t size = (free_pages + 1) * 2 * LAYOUT_MiB; /* one page more than there is */
+    CHECK_EQ(guest_mem_create(&gm, size, true), -ENOMEM);
+    CHECK_EQ(gm.fd, -1);
+    if (free_pages >= 2) {
+        CHECK_EQ(guest_mem_create(&gm, 4 * LAYOUT_MiB, true), 0);
+        memset(guest_mem_ptr(&gm, 0, 4 * LAYOUT_MiB), 0xa5, 4 * LAYOUT_MiB);
+        guest_mem_destroy(&gm);
+    }
+}
+
 int main(void)
 {
+    test_hugepages();
     test_small();
     test_split_around_hole();
     test_bad_sizes();
