@@ -68,6 +68,20 @@ if [ "$status" -ne 0 ] || ! grep -q "hello-sluice\." "$tmp/echo.out"; then
     failures=$((failures + 1))
 fi
 
+# The other console backends: a pty (its path is announced) and none at all.
+for mode in pty off; do
+    timeout 60 "$SLUICE" --kernel "$PAYLOAD" --memory 64M --cmdline o --serial "$mode" \
+        </dev/null >"$tmp/$mode.out" 2>"$tmp/$mode.err"
+    status=$?
+    if [ "$status" -ne 0 ] || [ -s "$tmp/$mode.out" ]; then
+        echo "FAIL serial $mode: status $status, stdout must stay empty"
+        sed 's/^/  err: /' "$tmp/$mode.err"
+        failures=$((failures + 1))
+    fi
+done
+grep -q "COM1 is connected to /dev/pts/" "$tmp/pty.err" ||
+    { echo "FAIL serial pty: path not announced"; failures=$((failures + 1)); }
+
 # SIGTERM while the guest waits for input: clean stop with status 128+15.
 mkfifo "$tmp/term.in"
 "$SLUICE" --kernel "$PAYLOAD" --memory 64M --cmdline e --serial stdio \
