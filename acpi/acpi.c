@@ -30,10 +30,6 @@ static const struct acpi_builder acpi_builders[] = { ACPI_TABLE_LIST(ACPI_BUILDE
 #define ACPI_XAPIC_UID_MAX 0xfe
 /* The IRQ0 -> GSI2 override needs IOAPIC pin 2. */
 #define ACPI_IOAPIC_MIN_PINS 3
-/* pvpanic decodes one port; the CMOS century byte sits at index 0x32 (the IBM
- * PC convention sluice's RTC follows). Not in vmm/layout.h yet. */
-#define ACPI_PVPANIC_PORT_LEN 1
-#define ACPI_CMOS_CENTURY_INDEX 0x32
 
 void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids)
 {
@@ -53,9 +49,9 @@ void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *a
         .present = true, .port = LAYOUT_PORT_RTC, .port_len = LAYOUT_PORT_RTC_LEN,
         .isa_irq = LAYOUT_IRQ_RTC,
     };
-    m->rtc_century_index = ACPI_CMOS_CENTURY_INDEX;
+    m->rtc_century_index = LAYOUT_RTC_CENTURY_INDEX;
     m->pvpanic = (struct acpi_isa_dev){
-        .present = true, .port = LAYOUT_PORT_PVPANIC, .port_len = ACPI_PVPANIC_PORT_LEN,
+        .present = true, .port = LAYOUT_PORT_PVPANIC, .port_len = LAYOUT_PORT_PVPANIC_LEN,
     };
     m->pm.sleep_ctl_port = LAYOUT_PORT_ACPI_SLEEP_CTL;
     m->pm.sleep_sts_port = LAYOUT_PORT_ACPI_SLEEP_STS;

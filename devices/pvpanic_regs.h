@@ -7,11 +7,12 @@
 #ifndef SLUICE_DEVICES_PVPANIC_REGS_H
 #define SLUICE_DEVICES_PVPANIC_REGS_H
 
+#include "vmm/layout.h"
 #include "devices/bits.h"
 
 #define PVPANIC_PANICKED BIT(0)     /* guest kernel panicked */
 #define PVPANIC_CRASH_LOADED BIT(1) /* guest crash (kdump) kernel loaded */
 #define PVPANIC_SUPPORTED (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)
-#define PVPANIC_REG_LEN 1
+#define PVPANIC_REG_LEN LAYOUT_PORT_PVPANIC_LEN
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef SLUICE_DEVICES_RTC_REGS_H
 #define SLUICE_DEVICES_RTC_REGS_H
 
+#include "vmm/layout.h"
 #include "devices/bits.h"
 
 /* Ports, as offsets in the 2-byte region. */
@@ -34,7 +35,7 @@
 #define RTC_REG_B 0x0b
 #define RTC_REG_C 0x0c
 #define RTC_REG_D 0x0d
-#define RTC_CENTURY 0x32     /* IBM PC convention; ACPI FADT.CENTURY */
+#define RTC_CENTURY LAYOUT_RTC_CENTURY_INDEX /* IBM PC convention; ACPI FADT.CENTURY */
 
 /* Register A */
 #define RTC_A_UIP BIT(7)         /* update in progress (read-only) */

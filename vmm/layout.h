@@ -73,11 +73,13 @@
 #define LAYOUT_PORT_RTC 0x70 /* index 0x70, data 0x71 */
 #define LAYOUT_PORT_RTC_LEN 2
 #define LAYOUT_IRQ_RTC 8
+#define LAYOUT_RTC_CENTURY_INDEX 0x32 /* CMOS byte holding the century (FADT.CENTURY) */
 #define LAYOUT_PORT_COM1 0x3f8
 #define LAYOUT_PORT_COM_LEN 8
 #define LAYOUT_IRQ_COM1 4
 #define LAYOUT_PORT_BOOT_TIMER 0x440 /* guest writes a byte: sluice logs time since start */
 #define LAYOUT_PORT_PVPANIC 0x505
+#define LAYOUT_PORT_PVPANIC_LEN 1
 #define LAYOUT_PORT_ACPI_PM 0x600    /* hardware-reduced ACPI: sleep control/status, reset */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL (LAYOUT_PORT_ACPI_PM + 0)
 #define LAYOUT_PORT_ACPI_SLEEP_STS (LAYOUT_PORT_ACPI_PM + 1)
