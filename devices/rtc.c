@@ -22,7 +22,9 @@
 #define RTC_YEARS_PER_CENTURY 100
 #define RTC_TM_YEAR_BASE 1900
 #define RTC_MIN_YEAR 1970
-#define RTC_MAX_YEAR 9999
+/* 2^63 ns after 1970 is April 2262: stay well below so the running clock
+ * (host time + offset) cannot overflow either. */
+#define RTC_MAX_YEAR 2200
 
 /* Broken-down time with the registers' conventions (month 1..12, wday 1..7,
  * full year). */
@@ -105,7 +107,12 @@ static void rtc_commit(struct rtc *r, const struct rtc_time *t)
         LOG_RATELIMITED(LOG_LEVEL_WARN, "guest set a nonexistent date; ignored");
         return;
     }
-    r->offset_ns = (int64_t)sec * NSEC_PER_SEC - rtc_host_ns();
+    int64_t ns;
+    if (__builtin_mul_overflow((int64_t)sec, (int64_t)NSEC_PER_SEC, &ns) ||
+        __builtin_sub_overflow(ns, rtc_host_ns(), &r->offset_ns)) {
+        LOG_RATELIMITED(LOG_LEVEL_WARN, "guest set a time sluice cannot represent; ignored");
+        return;
+    }
 }
 
 /* ---- register encoding -------------------------------------------------------- */

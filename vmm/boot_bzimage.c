@@ -196,6 +196,12 @@ int boot_bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
         return -EBADMSG;
     }
     uint64_t payload = (uint64_t)out->hdr.syssize * BP_SYSSIZE_UNIT;
+    if (payload <= BP_STARTUP_64_OFFSET) {
+        boot_errf(err, errlen,
+                  "protected-mode code is %llu bytes: too small to hold the 64-bit entry at +0x%x",
+                  (unsigned long long)payload, (unsigned)BP_STARTUP_64_OFFSET);
+        return -EBADMSG;
+    }
     if (payload > len - setup_size) {
         boot_errf(err, errlen,
                   "truncated file (syssize says %llu bytes of protected-mode code, file has %zu)",

@@ -68,7 +68,7 @@ static int elf_check_segments(const uint8_t *img, size_t len, const Elf64_Ehdr *
                               uint64_t low_end, struct boot_kernel_info *out, char *err,
                               size_t errlen)
 {
-    uint64_t lo = UINT64_MAX, hi = 0;
+    uint64_t lo = UINT64_MAX, hi = 0, total = 0;
     unsigned nload = 0;
 
     for (unsigned i = 0; i < eh->e_phnum; i++) {
@@ -95,6 +95,14 @@ static int elf_check_segments(const uint8_t *img, size_t len, const Elf64_Ehdr *
             boot_errf(err, errlen,
                       "ELF segment %u [0x%llx, +0x%llx) does not fit in guest RAM below 0x%llx", i,
                       (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
+                      (unsigned long long)low_end);
+            return -ENOMEM;
+        }
+        /* Overlapping segments could otherwise make sluice copy and zero-fill
+         * far more than the guest has (65535 segments x RAM size). */
+        total += ph.p_memsz;
+        if (total > low_end) {
+            boot_errf(err, errlen, "ELF PT_LOAD segments add up to more than guest RAM (0x%llx)",
                       (unsigned long long)low_end);
             return -ENOMEM;
         }
