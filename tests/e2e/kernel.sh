@@ -3,6 +3,7 @@
 # where it is, as shell assignments for eval:
 #   KVER=6.12.117+deb12-amd64  KROOT=<dir with boot/ and lib/modules/>
 #   VMLINUZ=<KROOT>/boot/vmlinuz-KVER
+#   VMLINUX=<KROOT>/boot/vmlinux-KVER (the uncompressed ELF inside it, extracted once)
 # SERIES defaults to 6.12. The newest linux-image-SERIES.*+deb12-amd64-unsigned
 # known to apt is used; it is downloaded once into $SLUICE_CACHE/kernel/ and
 # never again. Without apt or network the newest cached version is used.
@@ -63,4 +64,7 @@ fi
 
 kroot=$kdir/$kver
 [ -r "$kroot/boot/vmlinuz-$kver" ] || die "cache entry $kroot has no vmlinuz"
-printf 'KVER=%q\nKROOT=%q\nVMLINUZ=%q\n' "$kver" "$kroot" "$kroot/boot/vmlinuz-$kver"
+[ -r "$kroot/boot/vmlinux-$kver" ] ||
+	"$E2E_DIR/extract-vmlinux.sh" "$kroot/boot/vmlinuz-$kver" "$kroot/boot/vmlinux-$kver"
+printf 'KVER=%q\nKROOT=%q\nVMLINUZ=%q\nVMLINUX=%q\n' "$kver" "$kroot" \
+	"$kroot/boot/vmlinuz-$kver" "$kroot/boot/vmlinux-$kver"

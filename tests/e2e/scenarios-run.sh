@@ -22,6 +22,8 @@ run_one() (
 	name=$1 vmm=$2
 	out=$results/$name@$vmm
 	SCENARIO_CPUS=1 SCENARIO_MEMORY=256M SCENARIO_TIMEOUT=180 SCENARIO_CMDLINE=""
+	SCENARIO_KERNEL=bzimage # or vmlinux: the uncompressed ELF next to it (kernel.sh)
+	SCENARIO_VMMS=""        # comma-separated VMMs the scenario applies to (empty: all)
 	. "$E2E_DIR/check.sh"
 	. "$E2E_DIR/scenarios/$name.sh"
 	verdict() { echo "$1 $2 $3" >"$out.verdict"; echo "SLUICE-E2E-VERDICT $name@$vmm $1 ${2}s $3"; }
@@ -30,8 +32,14 @@ run_one() (
 		verdict SKIP 0 "$why"
 		return 0
 	fi
+	if [ -n "$SCENARIO_VMMS" ] && [[ ",$SCENARIO_VMMS," != *",$vmm,"* ]]; then
+		verdict SKIP 0 "scenario applies only to $SCENARIO_VMMS"
+		return 0
+	fi
 	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
-	vmm_argv "$vmm" "$kernel" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
+	local image=$kernel
+	[ "$SCENARIO_KERNEL" != vmlinux ] || image=${kernel/\/vmlinuz-/\/vmlinux-}
+	vmm_argv "$vmm" "$image" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
 	echo "${VMM_ARGV[*]}" >"$out.argv"
 
 	# The VMM writes the console byte by byte: keep it off 9p (in the test
