@@ -50,6 +50,12 @@ fetch() { # fetch PACKAGE KVER
 
 kver=""
 pkg=$(newest_known)
+if [ -z "$pkg" ] && [ -z "$(newest_cached)" ] && command -v apt-get >/dev/null; then
+	# Fresh machine whose package lists were never fetched: fetch them once.
+	log "apt knows no linux-image-$series package; running apt-get update"
+	apt-get update -q >&2 || true
+	pkg=$(newest_known)
+fi
 if [ -n "$pkg" ]; then
 	want=${pkg#linux-image-}
 	want=${want%-unsigned}
