@@ -250,8 +250,9 @@ static size_t aml_encode_integer(uint64_t v, uint8_t out[AML_INT_MAX_BYTES])
 void aml_integer(struct aml *a, uint64_t value)
 {
     uint8_t enc[AML_INT_MAX_BYTES];
+    size_t len = aml_encode_integer(value, enc);
 
-    aml_append(a, enc, aml_encode_integer(value, enc));
+    aml_append(a, enc, len);
 }
 
 void aml_string(struct aml *a, const char *s)
