@@ -13,6 +13,31 @@
 
 #include "vmm/log.h"
 
+/* Waits at most CONSOLE_OUT_STALL_MS for the output to take bytes again.
+ * Called with co->lock held; drops it while waiting. */
+static bool console_out_wait_writable(struct console_out *co)
+{
+    struct pollfd p = {.fd = co->out_fd, .events = POLLOUT};
+    pthread_mutex_unlock(&co->lock);
+    int n = poll(&p, 1, CONSOLE_OUT_STALL_MS);
+    pthread_mutex_lock(&co->lock);
+    return n > 0 && (p.revents & POLLOUT);
+}
+
+/* Nobody reads the output (an unattached pty): drop what is buffered, and
+ * until a write succeeds again, drop without waiting. */
+static void console_out_stall_locked(struct console_out *co)
+{
+    if (!co->stalled)
+        LOG_RATELIMITED(LOG_LEVEL_WARN, "console output not read for %d ms; dropping it",
+                        CONSOLE_OUT_STALL_MS);
+    co->stalled = true;
+    co->dropped += co->len;
+    co->head = (co->head + co->len) % CONSOLE_OUT_BUF_SIZE;
+    co->len = 0;
+    pthread_cond_broadcast(&co->drained);
+}
+
 /* Writes the buffered bytes; called with co->lock held, drops it around write(). */
 static void console_out_drain_locked(struct console_out *co)
 {
@@ -29,17 +54,17 @@ static void console_out_drain_locked(struct console_out *co)
             if (saved == EINTR)
                 continue;
             if (saved == EAGAIN) {
-                struct pollfd p = {.fd = co->out_fd, .events = POLLOUT};
-                pthread_mutex_unlock(&co->lock);
-                poll(&p, 1, CONSOLE_OUT_STALL_MS);
-                pthread_mutex_lock(&co->lock);
-                continue;
+                if (!co->stalled && console_out_wait_writable(co))
+                    continue;
+                console_out_stall_locked(co);
+                break;
             }
             co->write_error = saved;
             LOG_WARN("console output stopped: %s", strerror(saved));
             co->len = 0;
             break;
         }
+        co->stalled = false;
         co->head = (co->head + (size_t)n) % CONSOLE_OUT_BUF_SIZE;
         co->len -= (size_t)n;
         pthread_cond_broadcast(&co->drained);
@@ -150,6 +175,8 @@ size_t console_out_push(void *opaque, const uint8_t *buf, size_t len)
     pthread_mutex_lock(&co->lock);
     while (taken < len && !co->write_error) {
         if (co->len == CONSOLE_OUT_BUF_SIZE) {
+            if (co->stalled)
+                break;
             if (!have_deadline) {
                 console_out_deadline(&deadline);
                 have_deadline = true;

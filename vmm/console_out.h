@@ -11,13 +11,16 @@
  * window; a half-full buffer wakes the loop at once.
  *
  * If the buffer is full the pushing vCPU waits at most CONSOLE_OUT_STALL_MS
- * for the loop to drain it, then drops bytes (counted): a stuck reader can
- * slow the guest's console but never hang it.
+ * for the loop to drain it. If the output (non-blocking, e.g. a pty nobody
+ * has opened) takes nothing for CONSOLE_OUT_STALL_MS, buffered bytes are
+ * dropped (counted) and, until a write succeeds again, new ones are dropped
+ * without waiting: a stuck reader can never hang a vCPU or the main loop.
  */
 #ifndef SLUICE_VMM_CONSOLE_OUT_H
 #define SLUICE_VMM_CONSOLE_OUT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +41,7 @@ struct console_out {
     size_t head, len;         /* ring: bytes [head, head + len) */
     uint64_t dropped;
     int write_error;          /* first write error; output stops after it */
+    bool stalled;             /* output took nothing for CONSOLE_OUT_STALL_MS */
 };
 
 /* Set up and watch the wake eventfd in `loop`. Returns 0 or -errno. */

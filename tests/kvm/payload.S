@@ -8,6 +8,7 @@
  *   p  pvpanic "panicked"            r  ACPI reset register
  *   k  i8042 reset (0xfe to 0x64)     t  triple fault
  *   e  echo: copy serial input to output until a '.' arrives, then power off
+ *   f  flood: print FLOOD_BYTES bytes (more than sluice buffers), power off
  * On a failed probe it prints "sluice-smoke: FAIL" and powers off.
  */
 #define COM1 0x3f8
@@ -23,6 +24,7 @@
 #define BP_CMD_LINE_PTR 0x228
 #define UNKNOWN_PORT 0x1234
 #define UNKNOWN_MMIO 0xd0000000
+#define FLOOD_BYTES 100000
 
     .text
     .code64
@@ -43,6 +45,8 @@ _start:
     je triple_fault
     cmp $'e', %al
     je echo
+    cmp $'f', %al
+    je flood
 
     lea msg_ok(%rip), %rsi
     call puts
@@ -103,6 +107,14 @@ echo:
     outb %al, %dx
     cmp $'.', %al
     jne 2b
+    jmp poweroff
+
+flood:
+    mov $FLOOD_BYTES, %ecx
+    mov $COM1, %dx
+    mov $'x', %al
+5:  outb %al, %dx
+    loop 5b
     jmp poweroff
 
 /* puts: write the NUL-terminated string at %rsi to COM1. */

@@ -82,6 +82,17 @@ done
 grep -q "COM1 is connected to /dev/pts/" "$tmp/pty.err" ||
     { echo "FAIL serial pty: path not announced"; failures=$((failures + 1)); }
 
+# More output than sluice buffers, into a pty nobody opened: dropped, counted,
+# and the guest's power-off still ends sluice.
+timeout -k 5 60 "$SLUICE" --kernel "$PAYLOAD" --memory 64M --cmdline f --serial pty \
+    </dev/null >"$tmp/flood.out" 2>"$tmp/flood.err"
+status=$?
+if [ "$status" -ne 0 ] || ! grep -q "console bytes were dropped" "$tmp/flood.err"; then
+    echo "FAIL flood into an unread pty: status $status"
+    sed 's/^/  err: /' "$tmp/flood.err"
+    failures=$((failures + 1))
+fi
+
 # SIGTERM while the guest waits for input: clean stop with status 128+15.
 mkfifo "$tmp/term.in"
 "$SLUICE" --kernel "$PAYLOAD" --memory 64M --cmdline e --serial stdio \
