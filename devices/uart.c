@@ -3,7 +3,6 @@
 #include "devices/uart.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,6 @@ struct uart {
 
     /* Wiring, fixed at create. */
     struct irq_line irq;
-    int out_fd;
     size_t (*output)(void *opaque, const uint8_t *buf, size_t len);
     void *output_opaque;
     int rx_space_fd;
@@ -41,7 +39,6 @@ struct uart {
 
     bool irq_level;        /* last level driven on the irq line */
     bool rx_waiting;       /* uart_receive() was short: signal rx_space_fd */
-    bool out_stalled;      /* out_fd timed out: drop without waiting */
     struct uart_stats stats;
 };
 
@@ -104,46 +101,13 @@ static void uart_rx_from_line(struct uart *u, uint8_t byte)
 
 /* ---- transmitter --------------------------------------------------------- */
 
-/* Wait (bounded) until out_fd can take a byte. */
-static bool uart_out_fd_ready(struct uart *u)
-{
-    struct pollfd p = { .fd = u->out_fd, .events = POLLOUT };
-    int timeout = u->out_stalled ? 0 : UART_OUTPUT_STALL_MS;
-    int n;
-    do {
-        n = poll(&p, 1, timeout);
-    } while (n < 0 && errno == EINTR);
-    return n > 0 && (p.revents & POLLOUT);
-}
-
 static void uart_emit(struct uart *u, uint8_t byte)
 {
     u->stats.tx_bytes++;
-    if (u->output) {
-        if (u->output(u->output_opaque, &byte, 1) != 1)
-            u->stats.tx_dropped++;
+    if (!u->output)
         return;
-    }
-    if (u->out_fd < 0)
-        return;
-    if (!uart_out_fd_ready(u)) {
-        if (!u->out_stalled)
-            LOG_RATELIMITED(LOG_LEVEL_WARN, "output not writable for %d ms; dropping output",
-                            UART_OUTPUT_STALL_MS);
-        u->out_stalled = true;
-        goto drop;
-    }
-    u->out_stalled = false;
-    ssize_t n;
-    do {
-        n = write(u->out_fd, &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n == 1)
-        return;
-    if (n < 0 && errno != EAGAIN)
-        LOG_RATELIMITED(LOG_LEVEL_WARN, "output write failed: %s", strerror(errno));
-drop:
-    u->stats.tx_dropped++;
+    if (u->output(u->output_opaque, &byte, 1) != 1)
+        u->stats.tx_dropped++;
 }
 
 /* ---- modem lines --------------------------------------------------------- */
@@ -414,7 +378,6 @@ int uart_create(const struct uart_config *cfg, struct uart **out)
     if (!u)
         return -ENOMEM;
     u->irq = cfg->irq;
-    u->out_fd = cfg->out_fd;
     u->output = cfg->output;
     u->output_opaque = cfg->output_opaque;
     u->dll = UART_RESET_DIVISOR;

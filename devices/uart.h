@@ -37,23 +37,16 @@
 struct uart;
 
 /*
- * Where transmitted bytes go. If `output` is set it is used and `out_fd` is
- * ignored: it is called with the uart mutex held, must not block, and returns
- * how many bytes it took (the rest are counted as dropped). Otherwise bytes are
- * written to `out_fd` if it is >= 0 (not owned: never closed by the uart).
- * A write to out_fd waits at most UART_OUTPUT_STALL_MS for the fd to become
- * writable; after one such timeout bytes are dropped (and counted) without
- * waiting until the fd is writable again, so a stuck reader can never hang a
- * vCPU. The VMM must ignore SIGPIPE if out_fd can be a pipe or socket.
+ * Where transmitted bytes go: `output` (NULL: discarded) is called with the
+ * uart mutex held, must not block for long, and returns how many bytes it took
+ * (the rest are counted as dropped). Buffering and the host fd are the
+ * caller's business (sluice uses vmm/console_out.h).
  */
 struct uart_config {
     struct irq_line irq;  /* copied; irq.opaque must outlive the uart */
-    int out_fd;           /* -1: no fd output */
     size_t (*output)(void *opaque, const uint8_t *buf, size_t len);
     void *output_opaque;
 };
-
-#define UART_OUTPUT_STALL_MS 50
 
 struct uart_stats {
     uint64_t tx_bytes;    /* bytes the guest transmitted (not in loopback) */

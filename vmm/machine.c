@@ -142,7 +142,6 @@ static int machine_create_devices(struct machine *m)
         return ret;
     struct uart_config ucfg = {
         .irq = ioapic_irq_line(m->ioapic, LAYOUT_IRQ_COM1),
-        .out_fd = -1,
     };
     if (m->cfg.serial->out_fd >= 0) {
         if ((ret = console_out_init(&m->console, m->cfg.serial->out_fd, m->cfg.loop)))

@@ -255,7 +255,6 @@ static int hm_create(struct hmachine *m)
         return ret;
     struct uart_config ucfg = {
         .irq = ioapic_irq_line(m->ioapic, LAYOUT_IRQ_COM1),
-        .out_fd = -1,
         .output = hm_uart_output,
         .output_opaque = m,
     };

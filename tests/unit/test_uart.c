@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* 16550A UART model, driven through its bus callbacks and public API. */
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -56,7 +55,6 @@ static struct uart *make_uart(void)
     out.room = sizeof(out.buf);
     struct uart_config cfg = {
         .irq = { .set_level = fake_set_level, .opaque = &line, .pin = 4 },
-        .out_fd = -1,
         .output = fake_output,
         .output_opaque = &out,
     };
@@ -377,46 +375,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_output_fd(void)
-{
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    /* Two pages: poll() reports a pipe writable while it has a free page slot. */
-    fcntl(p[1], F_SETPIPE_SZ, 8192);
-    int pipe_size = fcntl(p[1], F_GETPIPE_SZ);
-    struct uart_config cfg = { .out_fd = p[1] };
-    struct uart *u = NULL;
-    CHECK_EQ(uart_create(&cfg, &u), 0);
-    const char *msg = "hello";
-    for (const char *c = msg; *c; c++)
-        wr(u, UART_THR, (uint8_t)*c);
-    char buf[8] = { 0 };
-    CHECK_EQ(read(p[0], buf, 5), 5);
-    CHECK_STREQ(buf, "hello");
-
-    /* Nobody reads the (blocking) pipe: the vCPU must not hang. */
-    double t0 = now_s();
-    unsigned total = (unsigned)pipe_size + 1000;
-    for (unsigned i = 0; i < total; i++)
-        wr(u, UART_THR, 'z');
-    double elapsed = now_s() - t0;
-    struct uart_stats st;
-    uart_get_stats(u, &st);
-    CHECK(st.tx_dropped >= 1000);
-    CHECK(elapsed < 2.0); /* one stall timeout, then immediate drops */
-    /* Every byte is either in the pipe or counted as dropped. */
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    uint64_t in_pipe = 0;
-    char chunk[1024];
-    ssize_t n;
-    while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-        in_pipe += (uint64_t)n;
-    CHECK_EQ(in_pipe + st.tx_dropped, total);
-    CHECK_EQ(st.tx_bytes, total + 5);
-    uart_destroy(u);
-    close(p[0]);
-    close(p[1]);
-}
 
 /* An I/O thread feeds input using only uart_receive() and the rx-space
  * eventfd while the "guest" drains RBR: every byte arrives, in order. */
@@ -486,7 +444,6 @@ int main(void)
     test_loopback_modem_lines();
     test_iir_priorities();
     test_output_drops();
-    test_output_fd();
     test_rx_threads();
     return check_result("test_uart");
 }
