@@ -20,14 +20,6 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
-static struct timespec machine_start_time;
-
-/* Record the process start for the boot timer; runs before main(). */
-__attribute__((constructor)) static void machine_record_start(void)
-{
-    clock_gettime(CLOCK_MONOTONIC, &machine_start_time);
-}
-
 static int machine_register(struct machine *m, struct bus *bus, uint64_t base, uint64_t len,
                             const struct bus_ops *ops, void *opaque, unsigned sizes, bool aligned,
                             const char *name)
@@ -138,7 +130,7 @@ static int machine_connect_serial_input(struct machine *m)
 static int machine_create_devices(struct machine *m)
 {
     int ret;
-    if ((ret = ioapic_create(&m->sink, &m->ioapic)))
+    if ((ret = ioapic_create(&m->cfg.sink, &m->ioapic)))
         return ret;
     struct uart_config ucfg = {
         .irq = ioapic_irq_line(m->ioapic, LAYOUT_IRQ_COM1),
@@ -150,10 +142,10 @@ static int machine_create_devices(struct machine *m)
         ucfg.output = console_out_push;
         ucfg.output_opaque = &m->console;
     }
-    if ((ret = uart_create(&ucfg, &m->com1)) || (ret = i8042_create(&m->ctl, &m->i8042)) ||
-        (ret = acpi_pm_create(&m->ctl, &m->pm)) || (ret = rtc_create(&m->rtc)) ||
-        (ret = boot_timer_create(&machine_start_time, &m->boot_timer)) ||
-        (ret = pvpanic_create(&m->ctl, &m->pvpanic)))
+    if ((ret = uart_create(&ucfg, &m->com1)) || (ret = i8042_create(&m->cfg.ctl, &m->i8042)) ||
+        (ret = acpi_pm_create(&m->cfg.ctl, &m->pm)) || (ret = rtc_create(&m->rtc)) ||
+        (ret = boot_timer_create(&m->cfg.start, &m->boot_timer)) ||
+        (ret = pvpanic_create(&m->cfg.ctl, &m->pvpanic)))
         return ret;
     return 0;
 }
@@ -187,8 +179,6 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 {
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg;
-    m->sink = cfg->sink;
-    m->ctl = cfg->ctl;
     const char *step = "creating the devices";
     int ret = machine_create_devices(m);
     if (ret)

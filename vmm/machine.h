@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "devices/bus.h"
 #include "devices/irq.h"
@@ -40,6 +41,7 @@ struct machine_config {
     struct vm_control ctl;      /* copied */
     struct serial_backend *serial;
     struct event_loop *loop;
+    struct timespec start;      /* process start (CLOCK_MONOTONIC), for the boot timer */
 };
 
 struct machine_region {
@@ -49,8 +51,6 @@ struct machine_region {
 
 struct machine {
     struct machine_config cfg;
-    struct msi_sink sink;
-    struct vm_control ctl;
     struct ioapic *ioapic;
     struct uart *com1;
     struct i8042 *i8042;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/vm_control.h"
@@ -27,6 +28,8 @@ static int check_readable(const char *what, const char *path, char *err, size_t 
 
 int main(int argc, char **argv)
 {
+    struct timespec start; /* the boot timer counts from here */
+    clock_gettime(CLOCK_MONOTONIC, &start);
     struct cli_options opts;
     char err[512] = "";
     bool user_error = false;
@@ -49,7 +52,7 @@ int main(int argc, char **argv)
         goto usage_error;
 
     static struct vm vm; /* large; keep it off the stack */
-    ret = vm_create(&vm, &opts, &user_error, err, sizeof(err));
+    ret = vm_create(&vm, &opts, &start, &user_error, err, sizeof(err));
     if (ret) {
         vm_destroy(&vm);
         if (user_error)

@@ -178,6 +178,7 @@ static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
         .ctl = vm->env.ctl,
         .serial = &vm->serial,
         .loop = &vm->loop,
+        .start = vm->start,
     };
     int ret = machine_create(&vm->machine, &cfg, err, errlen);
     if (ret)
@@ -264,8 +265,8 @@ static int vm_create_checked_inputs(struct vm *vm, struct boot_linux_result *boo
     return serial_backend_open(&vm->serial, opts->serial, opts->serial_path, err, errlen);
 }
 
-int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
-              size_t errlen)
+int vm_create(struct vm *vm, const struct cli_options *opts, const struct timespec *start,
+              bool *user_error, char *err, size_t errlen)
 {
     uint32_t apic_ids[CLI_MAX_CPUS];
     struct boot_linux_result boot;
@@ -273,6 +274,7 @@ int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, c
     int ret;
 
     vm_init_fields(vm, opts);
+    vm->start = *start;
     *user_error = true;
     ret = vm_create_checked_inputs(vm, &boot, err, errlen);
     if (ret)

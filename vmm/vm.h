@@ -27,6 +27,7 @@
 
 struct vm {
     const struct cli_options *opts;
+    struct timespec start;  /* process start, for the boot timer */
     struct kvm kvm;
     int vm_fd;
     struct guest_mem mem;
@@ -48,12 +49,13 @@ struct vm {
 };
 
 /*
- * Build the whole machine from validated options. On failure returns -errno,
+ * Build the whole machine from validated options; `start` is the process
+ * start (CLOCK_MONOTONIC) the boot timer counts from. On failure returns -errno,
  * writes one line into err and sets *user_error when the cause is the user's
  * input or host setup (bad kernel file, /dev/kvm missing, memory too large...).
  */
-int vm_create(struct vm *vm, const struct cli_options *opts, bool *user_error, char *err,
-              size_t errlen) __attribute__((warn_unused_result));
+int vm_create(struct vm *vm, const struct cli_options *opts, const struct timespec *start,
+              bool *user_error, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Start the vCPUs and run until the guest or the host stops the VM.
  * Returns the process exit status (SLUICE_EXIT_*, or 128+signal). */
 int vm_run(struct vm *vm);
