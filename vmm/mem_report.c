@@ -9,9 +9,13 @@
 static int mem_report_field(const char *text, const char *name, uint64_t *out)
 {
     size_t len = strlen(name);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; *line;) {
         if (strncmp(line, name, len) == 0 && line[len] == ':')
             return sscanf(line + len + 1, " %" SCNu64, out) == 1 ? 0 : -EINVAL;
+        const char *eol = strchr(line, '\n');
+        if (!eol)
+            break;
+        line = eol + 1;
     }
     return -EINVAL;
 }
