@@ -87,6 +87,7 @@ static void vm_init_fields(struct vm *vm, const struct cli_options *opts)
     vm->serial.in_fd = vm->serial.out_fd = -1;
     atomic_init(&vm->stop_reason, VM_NO_STOP);
     atomic_init(&vm->env.stopping, false);
+    vm->env.ctl = (struct vm_control){.request_stop = vm_request_stop, .opaque = vm};
 }
 
 static int vm_check_host_memory(const struct cli_options *o, char *err, size_t errlen)
@@ -165,7 +166,6 @@ static int vm_create_buses(struct vm *vm, char *err, size_t errlen)
     vm->buses_ready = true;
     vm->env.pio = &vm->pio;
     vm->env.mmio = &vm->mmio;
-    vm->env.ctl = (struct vm_control){.request_stop = vm_request_stop, .opaque = vm};
     return 0;
 }
 
