@@ -116,20 +116,29 @@ static const struct bus_region *bus_find(const struct bus *bus, uint64_t addr, u
     return r;
 }
 
+/*
+ * The callback runs without the bus lock: the region is copied under the read
+ * lock first, so a device may register/unregister regions from inside its
+ * callback (PCI config writes re-place BARs). See the contract in bus.h.
+ */
 static bool bus_access(struct bus *bus, uint64_t addr, void *data, unsigned size, bool is_write)
 {
     bool handled = false;
     if (bus_size_valid(size)) {
+        struct bus_region copy;
         pthread_rwlock_rdlock(&bus->lock);
         const struct bus_region *r = bus_find(bus, addr, size);
         if (r) {
-            if (is_write)
-                r->ops->write(r->opaque, addr - r->base, data, size);
-            else
-                r->ops->read(r->opaque, addr - r->base, data, size);
+            copy = *r;
             handled = true;
         }
         pthread_rwlock_unlock(&bus->lock);
+        if (handled) {
+            if (is_write)
+                copy.ops->write(copy.opaque, addr - copy.base, data, size);
+            else
+                copy.ops->read(copy.opaque, addr - copy.base, data, size);
+        }
     }
     if (!handled) {
         if (!is_write)

@@ -12,6 +12,14 @@
  * Thread safety: dispatch may run on any vCPU thread concurrently; register /
  * unregister may run at any time (a read-write lock guards the table). The
  * device callbacks do their own locking.
+ *
+ * Callbacks run WITHOUT the bus lock: dispatch copies the region (ops, opaque,
+ * base) under the read lock, releases it, then calls the device. So a
+ * callback may itself call bus_register/bus_unregister (a PCI config write
+ * re-placing BARs), and, in turn, after bus_unregister returns a callback of
+ * the removed region may still be running or about to run on another thread
+ * (with the old base). A device's ops and opaque must therefore stay valid
+ * until all vCPUs have stopped; devices are destroyed only after that.
  */
 #ifndef SLUICE_DEVICES_BUS_H
 #define SLUICE_DEVICES_BUS_H
@@ -69,7 +77,8 @@ void bus_destroy(struct bus *bus);
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops,
                  void *opaque, unsigned sizes, bool aligned, const char *name)
     __attribute__((warn_unused_result));
-/* Remove the region registered at exactly `base`. Returns 0 or -ENOENT. */
+/* Remove the region registered at exactly `base`. Returns 0 or -ENOENT.
+ * A callback may still be in flight on another thread (see above). */
 int bus_unregister(struct bus *bus, uint64_t base);
 
 /*

@@ -3,7 +3,8 @@
 # Skips apt entirely when every package is already installed.
 set -eu
 PACKAGES="build-essential cmake pkg-config linux-libc-dev
-qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools zstd python3"
+qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools zstd python3
+liburing-dev clang libclang-rt-14-dev iproute2"
 
 missing=""
 for p in $PACKAGES; do

@@ -13,12 +13,13 @@
  *   0x000e_0000  ACPI tables (RSDP first, so the legacy scan finds it too)
  *   0x0010_0000  kernel (bzImage protected-mode part / ELF segments by paddr)
  *   ...          RAM up to min(memory, LAYOUT_MMIO_HOLE_START)
- *   0xc000_0000  32-bit PCI MMIO window (PCIe issue)
+ *   0xc000_0000  32-bit PCI MMIO window
  *   0xe000_0000  PCIe ECAM (256 buses x 1 MiB)
  *   0xfec0_0000  IOAPIC
  *   0xfee0_0000  local APIC (in KVM)
  *   0xfffb_c000  KVM identity-map page and TSS (Intel VMX needs them)
  *   4 GiB        the rest of RAM
+ *   max(64 GiB, RAM end rounded up to 1 GiB): 64-bit PCI MMIO window, 64 GiB
  */
 #ifndef SLUICE_VMM_LAYOUT_H
 #define SLUICE_VMM_LAYOUT_H
@@ -50,13 +51,36 @@
 #define LAYOUT_PCI_MMIO32_START 0xc0000000ULL
 #define LAYOUT_PCI_MMIO32_SIZE 0x20000000ULL
 #define LAYOUT_ECAM_BASE 0xe0000000ULL
-#define LAYOUT_ECAM_SIZE 0x10000000ULL
+#define LAYOUT_ECAM_SIZE 0x10000000ULL /* buses 0..255, 1 MiB each */
+#define LAYOUT_ECAM_BUSES 256
+/* 64-bit PCI MMIO window: above all RAM, 1 GiB aligned, never below this. */
+#define LAYOUT_PCI_MMIO64_MIN_START (64 * LAYOUT_GiB)
+#define LAYOUT_PCI_MMIO64_ALIGN LAYOUT_GiB
+#define LAYOUT_PCI_MMIO64_SIZE (64 * LAYOUT_GiB)
+/* PCI I/O port window handed to devices and root ports (legacy ports stay below). */
+#define LAYOUT_PCI_IO_START 0x1000ULL
+#define LAYOUT_PCI_IO_SIZE 0xf000ULL
+/* Legacy PCI configuration mechanism #1 (address at 0xcf8, data at 0xcfc..0xcff). */
+#define LAYOUT_PORT_PCI_CONFIG_ADDR 0xcf8
+#define LAYOUT_PORT_PCI_CONFIG_DATA 0xcfc
+/* PCI INTA..INTD of bus 0 (after swizzling behind root ports) reach these
+ * IOAPIC pins: slot s, pin p (0 = INTA) -> LAYOUT_PCI_INTX_GSI_BASE + (s + p) % 4,
+ * level-triggered, active high (sluice's IOAPIC has no polarity inversion). */
+#define LAYOUT_PCI_INTX_GSI_BASE 16
+#define LAYOUT_PCI_INTX_PINS 4
 #define LAYOUT_IOAPIC_BASE 0xfec00000ULL
 #define LAYOUT_IOAPIC_SIZE 0x1000ULL
 #define LAYOUT_LAPIC_BASE 0xfee00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL /* 1 page */
 #define LAYOUT_KVM_TSS_ADDR 0xfffbd000ULL          /* 3 pages */
 #define LAYOUT_RAM_HIGH_START (4 * LAYOUT_GiB)
+
+/* Start of the 64-bit PCI window for a guest whose RAM ends at ram_end. */
+static inline uint64_t layout_pci_mmio64_start(uint64_t ram_end)
+{
+    uint64_t start = (ram_end + LAYOUT_PCI_MMIO64_ALIGN - 1) & ~(LAYOUT_PCI_MMIO64_ALIGN - 1);
+    return start < LAYOUT_PCI_MMIO64_MIN_START ? LAYOUT_PCI_MMIO64_MIN_START : start;
+}
 
 /* Guest memory size limits accepted by the CLI. */
 #define LAYOUT_MIN_MEMORY (64 * LAYOUT_MiB)
