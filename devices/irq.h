@@ -27,6 +27,12 @@ struct msi_sink {
      * Returns 0 or -errno. */
     int (*set_route)(void *opaque, unsigned gsi, bool enabled, uint16_t source_id,
                      uint64_t addr, uint32_t data);
+    /* Exit-free delivery (optional: NULL in device tests, then devices fall
+     * back to send_msi). alloc_gsi returns a free GSI or -ENOSPC; irqfd
+     * connects (assign) or disconnects an eventfd to a GSI. */
+    int (*alloc_gsi)(void *opaque);
+    void (*free_gsi)(void *opaque, unsigned gsi);
+    int (*irqfd)(void *opaque, int fd, unsigned gsi, bool assign);
     void *opaque;
 };
 

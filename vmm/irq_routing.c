@@ -149,11 +149,33 @@ static int irq_routing_sink_route(void *opaque, unsigned gsi, bool enabled, uint
     return irq_routing_set(opaque, gsi, enabled, source_id, addr, data);
 }
 
+static int irq_routing_sink_alloc_gsi(void *opaque)
+{
+    return irq_routing_alloc_gsi(opaque);
+}
+
+static void irq_routing_sink_free_gsi(void *opaque, unsigned gsi)
+{
+    irq_routing_free_gsi(opaque, gsi);
+}
+
+static int irq_routing_sink_irqfd(void *opaque, int fd, unsigned gsi, bool assign)
+{
+    int ret = irq_routing_irqfd(opaque, fd, gsi, assign);
+    if (ret)
+        LOG_ERR("KVM_IRQFD %s fd %d gsi %u failed: %s", assign ? "assign" : "deassign", fd,
+                gsi, strerror(-ret));
+    return ret;
+}
+
 struct msi_sink irq_routing_sink(struct irq_routing *r)
 {
     return (struct msi_sink){
         .send_msi = irq_routing_sink_send,
         .set_route = irq_routing_sink_route,
+        .alloc_gsi = irq_routing_sink_alloc_gsi,
+        .free_gsi = irq_routing_sink_free_gsi,
+        .irqfd = irq_routing_sink_irqfd,
         .opaque = r,
     };
 }

@@ -55,7 +55,9 @@ int irq_routing_send_msi(struct irq_routing *r, uint16_t source_id, uint64_t add
 /* Connect an eventfd to a GSI (KVM_IRQFD) or disconnect it. */
 int irq_routing_irqfd(struct irq_routing *r, int fd, unsigned gsi, bool assign);
 
-/* The msi_sink devices use, backed by this routing table. */
+/* The msi_sink devices use, backed by this routing table: send_msi, set_route,
+ * and the exit-free trio alloc_gsi/free_gsi/irqfd (so irq_vector uses irqfd).
+ * `r` must outlive every user of the sink. */
 struct msi_sink irq_routing_sink(struct irq_routing *r);
 
 #endif
