@@ -30,6 +30,8 @@ static const struct acpi_builder acpi_builders[] = { ACPI_TABLE_LIST(ACPI_BUILDE
 #define ACPI_XAPIC_UID_MAX 0xfe
 /* The IRQ0 -> GSI2 override needs IOAPIC pin 2. */
 #define ACPI_IOAPIC_MIN_PINS 3
+#define ACPI_4GIB (4 * LAYOUT_GiB)
+#define ACPI_IO_SPACE_SIZE 0x10000u /* 16-bit port addresses */
 
 void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids)
 {
@@ -58,6 +60,25 @@ void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *a
     m->pm.reset_port = LAYOUT_PORT_ACPI_RESET;
     m->pm.reset_value = LAYOUT_ACPI_RESET_VALUE;
     m->pm.s5_slp_typ = LAYOUT_ACPI_S5_SLP_TYP;
+}
+
+void acpi_machine_init_pci(struct acpi_machine *m, uint64_t ram_end)
+{
+    m->pci = (struct acpi_pci){
+        .present = true,
+        .ecam_base = LAYOUT_ECAM_BASE,
+        .segment = 0,
+        .start_bus = 0,
+        .end_bus = LAYOUT_ECAM_BUSES - 1,
+        .config_port = LAYOUT_PORT_PCI_CONFIG_ADDR,
+        .mmio32_base = (uint32_t)LAYOUT_PCI_MMIO32_START,
+        .mmio32_size = (uint32_t)LAYOUT_PCI_MMIO32_SIZE,
+        .mmio64_base = layout_pci_mmio64_start(ram_end),
+        .mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+        .io_base = (uint16_t)LAYOUT_PCI_IO_START,
+        .io_size = (uint32_t)LAYOUT_PCI_IO_SIZE,
+        .intx_gsi_base = LAYOUT_PCI_INTX_GSI_BASE,
+    };
 }
 
 /* vCPU i's APIC ID: describable, and not used by an earlier vCPU. */
@@ -123,12 +144,73 @@ static int acpi_check_devices(const struct acpi_machine *m)
     return ret;
 }
 
+/* The ECAM of the decoded buses: 1 MiB aligned, below 4 GiB (the
+ * motherboard-resources device reserves it with a Memory32Fixed). */
+static int acpi_check_pci_ecam(const struct acpi_pci *pci)
+{
+    uint64_t ecam_end = pci->ecam_base + ((uint64_t)(pci->end_bus + 1) << ACPI_ECAM_BUS_SHIFT);
+
+    if (pci->start_bus > pci->end_bus) {
+        LOG_ERR("PCI: bus range %u..%u is empty", pci->start_bus, pci->end_bus);
+        return -EINVAL;
+    }
+    if (pci->ecam_base & ((1ull << ACPI_ECAM_BUS_SHIFT) - 1) || ecam_end > ACPI_4GIB) {
+        LOG_ERR("PCI: ECAM at 0x%llx must be 1 MiB aligned and end below 4 GiB",
+                (unsigned long long)pci->ecam_base);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int acpi_check_pci_windows(const struct acpi_pci *pci)
+{
+    if (pci->mmio32_size == 0 || (uint64_t)pci->mmio32_base + pci->mmio32_size > ACPI_4GIB) {
+        LOG_ERR("PCI: the 32-bit window must be non-empty and below 4 GiB");
+        return -EINVAL;
+    }
+    if (pci->mmio64_size && pci->mmio64_base + (pci->mmio64_size - 1) < pci->mmio64_base) {
+        LOG_ERR("PCI: the 64-bit window wraps around");
+        return -EINVAL;
+    }
+    if (pci->io_size == 0 || pci->io_base + pci->io_size > ACPI_IO_SPACE_SIZE ||
+        pci->config_port == 0 || pci->config_port + ACPI_PCI_CONFIG_PORTS > pci->io_base) {
+        LOG_ERR("PCI: the I/O window must be non-empty, end by 0xffff and lie above the "
+                "config ports");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int acpi_check_pci(const struct acpi_machine *m)
+{
+    const struct acpi_pci *pci = &m->pci;
+    uint64_t gsi_end = (uint64_t)m->ioapic.gsi_base + m->ioapic.pins;
+    int ret;
+
+    if (!pci->present)
+        return 0;
+    ret = acpi_check_pci_ecam(pci);
+    if (!ret)
+        ret = acpi_check_pci_windows(pci);
+    if (ret)
+        return ret;
+    if (pci->intx_gsi_base < (uint64_t)m->ioapic.gsi_base + ACPI_ISA_IRQS ||
+        (uint64_t)pci->intx_gsi_base + ACPI_PCI_INTX_PINS > gsi_end) {
+        LOG_ERR("PCI: INTx GSIs %u..%u must be IOAPIC pins above the ISA IRQs",
+                pci->intx_gsi_base, pci->intx_gsi_base + ACPI_PCI_INTX_PINS - 1);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int acpi_check_machine(const struct acpi_machine *m)
 {
     int ret = acpi_check_cpus(m);
 
     if (!ret)
         ret = acpi_check_devices(m);
+    if (!ret)
+        ret = acpi_check_pci(m);
     if (ret)
         return ret;
     if (m->ioapic.pins < ACPI_IOAPIC_MIN_PINS) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI tables for a sluice guest: hardware-reduced ACPI (no SCI, no PM timer,
- * no 8259), RSDP revision 2 -> XSDT -> FADT (-> DSDT), MADT, ...
+ * no 8259), RSDP revision 2 -> XSDT -> FADT (-> DSDT), MADT, MCFG, ...
  *
  * acpi/ only describes a machine; it never reaches into device state. vmm/
  * fills a struct acpi_machine (start from acpi_machine_init(), which takes
@@ -50,6 +50,37 @@ struct acpi_ioapic {
 };
 
 /*
+ * The PCIe host bridge (\_SB.PCI0, PNP0A08) and its ECAM (MCFG). One PCI
+ * segment. Windows are [base, base + size); the bridge's _CRS forwards:
+ *   buses start_bus..end_bus; the legacy I/O ports below config_port and
+ *   from config_port + ACPI_PCI_CONFIG_PORTS up to the end of the I/O
+ *   window (as on q35: Linux never places PCI I/O BARs below io_base, the
+ *   legacy range is there for the platform devices); the 32-bit window;
+ *   the 64-bit window (size 0: none).
+ * INTx of slot s pin p (0 = INTA) reaches GSI intx_gsi_base + (s + p) % 4,
+ * level-triggered, active-high, through interrupt link devices
+ * \_SB.GSIA..GSID (PNP0C0F).
+ */
+#define ACPI_PCI_INTX_PINS 4
+#define ACPI_PCI_CONFIG_PORTS 8 /* CONFIG_ADDRESS + CONFIG_DATA */
+
+struct acpi_pci {
+    bool present;            /* false: no PCI0, no MCFG (all else below ignored) */
+    uint64_t ecam_base;      /* MCFG Base Address: the ECAM address of bus 0 */
+    uint16_t segment;        /* PCI Segment Group (_SEG) */
+    uint8_t start_bus;       /* first bus decoded (_BBN) */
+    uint8_t end_bus;         /* last bus decoded */
+    uint16_t config_port;    /* configuration mechanism #1 ports (0xcf8..0xcff) */
+    uint32_t mmio32_base;    /* 32-bit memory window, below 4 GiB */
+    uint32_t mmio32_size;
+    uint64_t mmio64_base;    /* 64-bit memory window, above RAM */
+    uint64_t mmio64_size;
+    uint16_t io_base;        /* I/O window for BARs and bridge windows */
+    uint32_t io_size;        /* io_base + io_size <= 0x10000 */
+    uint32_t intx_gsi_base;  /* GSI of INTA at slot 0; ACPI_PCI_INTX_PINS consecutive GSIs */
+};
+
+/*
  * Plain description of the machine. The caller owns `apic_ids` (ncpus
  * entries, vCPU index order); it is only read during acpi_build().
  * vCPU i gets ACPI Processor UID i.
@@ -65,6 +96,7 @@ struct acpi_machine {
     uint8_t rtc_century_index;     /* FADT CENTURY: CMOS index of the century byte, 0 none */
     struct acpi_isa_dev pvpanic;   /* pvpanic, _HID "QEMU0001", no IRQ */
     struct acpi_pm_regs pm;
+    struct acpi_pci pci;           /* zeroed by acpi_machine_init(): no PCI */
 };
 
 /*
@@ -73,6 +105,14 @@ struct acpi_machine {
  * `ncpus` vCPUs whose APIC IDs are `apic_ids` (borrowed, see above).
  */
 void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids);
+
+/*
+ * Describe sluice's PCIe host bridge in `m` (after acpi_machine_init()): the
+ * ECAM, windows, config ports and INTx GSIs from vmm/layout.h, the 64-bit
+ * window placed by layout_pci_mmio64_start(ram_end), where `ram_end` is the
+ * first guest-physical byte above all RAM.
+ */
+void acpi_machine_init_pci(struct acpi_machine *m, uint64_t ram_end);
 
 /*
  * Write the RSDP and all tables into `buf`, which represents guest-physical

@@ -38,7 +38,8 @@
 #define ACPI_TABLE_LIST(X) \
     X(dsdt)                \
     X(fadt)                \
-    X(madt)
+    X(madt)                \
+    X(mcfg)
 
 /* Where a table sits, for lookups and the final checksum pass. */
 struct acpi_table {

@@ -15,6 +15,50 @@
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "ACPI tables are little-endian; sluice builds them with host-order stores"
+/* --- PCI Firmware Specification 3.3, 4.1.2 MCFG -------------------------- */
+#define ACPI_SIG_MCFG "MCFG"
+#define ACPI_MCFG_REVISION 1
+#define ACPI_ECAM_BUS_SHIFT 20 /* 1 MiB of configuration space per bus */
+
+struct acpi_mcfg {
+    struct acpi_table_header header; /* Header, Signature "MCFG" */
+    uint8_t reserved[8];             /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG fixed part is 44 bytes");
+
+/* Table 4-3: Configuration Space Base Address Allocation Structure */
+struct acpi_mcfg_allocation {
+    uint64_t base_address;  /* Base Address (of bus 0's ECAM) */
+    uint16_t pci_segment;   /* PCI Segment Group Number */
+    uint8_t start_bus;      /* Start Bus Number */
+    uint8_t end_bus;        /* End Bus Number */
+    uint32_t reserved;      /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG allocation is 16 bytes");
+
+/* --- PCI Firmware Specification 3.3, 4.5 _OSC for PCI host bridges ------- */
+#define ACPI_PCI_OSC_UUID "33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define ACPI_PCI_OSC_REVISION 1
+/* Capabilities buffer: DWORD offsets (6.2.11 _OSC) */
+#define ACPI_OSC_DWORD_STATUS 0    /* Arg3 DWORD 1: query flag / errors */
+#define ACPI_OSC_DWORD_SUPPORT 1   /* DWORD 2: Support Field */
+#define ACPI_OSC_DWORD_CONTROL 2   /* DWORD 3: Control Field */
+#define ACPI_OSC_DWORD_SIZE 4
+/* 6.2.11 _OSC return: errors in DWORD 1 */
+#define ACPI_OSC_QUERY_ENABLE ACPI_BIT(0)
+#define ACPI_OSC_ERR_FAILURE ACPI_BIT(1)
+#define ACPI_OSC_ERR_UNRECOGNIZED_UUID ACPI_BIT(2)
+#define ACPI_OSC_ERR_UNRECOGNIZED_REVISION ACPI_BIT(3)
+#define ACPI_OSC_ERR_CAPABILITIES_MASKED ACPI_BIT(4)
+/* Table 4-5: Control Field */
+#define ACPI_PCI_OSC_CTRL_PCIE_HOTPLUG ACPI_BIT(0)
+#define ACPI_PCI_OSC_CTRL_SHPC_HOTPLUG ACPI_BIT(1)
+#define ACPI_PCI_OSC_CTRL_PCIE_PME ACPI_BIT(2)
+#define ACPI_PCI_OSC_CTRL_PCIE_AER ACPI_BIT(3)
+#define ACPI_PCI_OSC_CTRL_PCIE_CAP ACPI_BIT(4)
+#define ACPI_PCI_OSC_CTRL_LTR ACPI_BIT(5)
+#define ACPI_PCI_OSC_CTRL_DPC ACPI_BIT(7)
+
 #endif
 
 #define ACPI_BIT(n) (1u << (n))
@@ -278,5 +322,49 @@ struct acpi_madt_local_x2apic_nmi {
     uint8_t reserved[3];      /* Reserved */
 } ACPI_PACKED;
 _Static_assert(sizeof(struct acpi_madt_local_x2apic_nmi) == 12, "Local x2APIC NMI is 12 bytes");
+
+/* --- PCI Firmware Specification 3.3, 4.1.2 MCFG -------------------------- */
+#define ACPI_SIG_MCFG "MCFG"
+#define ACPI_MCFG_REVISION 1
+#define ACPI_ECAM_BUS_SHIFT 20 /* 1 MiB of configuration space per bus */
+
+struct acpi_mcfg {
+    struct acpi_table_header header; /* Header, Signature "MCFG" */
+    uint8_t reserved[8];             /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG fixed part is 44 bytes");
+
+/* Table 4-3: Configuration Space Base Address Allocation Structure */
+struct acpi_mcfg_allocation {
+    uint64_t base_address;  /* Base Address (of bus 0's ECAM) */
+    uint16_t pci_segment;   /* PCI Segment Group Number */
+    uint8_t start_bus;      /* Start Bus Number */
+    uint8_t end_bus;        /* End Bus Number */
+    uint32_t reserved;      /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG allocation is 16 bytes");
+
+/* --- PCI Firmware Specification 3.3, 4.5 _OSC for PCI host bridges ------- */
+#define ACPI_PCI_OSC_UUID "33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define ACPI_PCI_OSC_REVISION 1
+/* Capabilities buffer: DWORD offsets (6.2.11 _OSC) */
+#define ACPI_OSC_DWORD_STATUS 0    /* Arg3 DWORD 1: query flag / errors */
+#define ACPI_OSC_DWORD_SUPPORT 1   /* DWORD 2: Support Field */
+#define ACPI_OSC_DWORD_CONTROL 2   /* DWORD 3: Control Field */
+#define ACPI_OSC_DWORD_SIZE 4
+/* 6.2.11 _OSC return: errors in DWORD 1 */
+#define ACPI_OSC_QUERY_ENABLE ACPI_BIT(0)
+#define ACPI_OSC_ERR_FAILURE ACPI_BIT(1)
+#define ACPI_OSC_ERR_UNRECOGNIZED_UUID ACPI_BIT(2)
+#define ACPI_OSC_ERR_UNRECOGNIZED_REVISION ACPI_BIT(3)
+#define ACPI_OSC_ERR_CAPABILITIES_MASKED ACPI_BIT(4)
+/* Table 4-5: Control Field */
+#define ACPI_PCI_OSC_CTRL_PCIE_HOTPLUG ACPI_BIT(0)
+#define ACPI_PCI_OSC_CTRL_SHPC_HOTPLUG ACPI_BIT(1)
+#define ACPI_PCI_OSC_CTRL_PCIE_PME ACPI_BIT(2)
+#define ACPI_PCI_OSC_CTRL_PCIE_AER ACPI_BIT(3)
+#define ACPI_PCI_OSC_CTRL_PCIE_CAP ACPI_BIT(4)
+#define ACPI_PCI_OSC_CTRL_LTR ACPI_BIT(5)
+#define ACPI_PCI_OSC_CTRL_DPC ACPI_BIT(7)
 
 #endif

@@ -446,6 +446,12 @@ struct aml_mark aml_if_begin(struct aml *a)
     return aml_open(a, AML_MARK_PKG);
 }
 
+struct aml_mark aml_else_begin(struct aml *a)
+{
+    aml_append_byte(a, AML_ELSE_OP);
+    return aml_open(a, AML_MARK_PKG);
+}
+
 struct aml_mark aml_resource_template_begin(struct aml *a)
 {
     aml_append_byte(a, AML_BUFFER_OP);
@@ -481,4 +487,114 @@ void aml_local(struct aml *a, unsigned n)
         return;
     }
     aml_append_byte(a, (uint8_t)(AML_LOCAL0_OP + n));
+}
+
+void aml_store(struct aml *a)
+{
+    aml_append_byte(a, AML_STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+    aml_append_byte(a, AML_AND_OP);
+}
+
+void aml_or(struct aml *a)
+{
+    aml_append_byte(a, AML_OR_OP);
+}
+
+void aml_lequal(struct aml *a)
+{
+    aml_append_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_land(struct aml *a)
+{
+    aml_append_byte(a, AML_LAND_OP);
+}
+
+void aml_lor(struct aml *a)
+{
+    aml_append_byte(a, AML_LOR_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+    aml_append_byte(a, AML_LNOT_OP);
+}
+
+void aml_null_target(struct aml *a)
+{
+    aml_append_byte(a, AML_NULL_TARGET);
+}
+
+void aml_create_dword_field(struct aml *a, unsigned argn, uint64_t byte_index, const char *name)
+{
+    aml_append_byte(a, AML_CREATE_DWORD_FIELD_OP);
+    aml_arg(a, argn);            /* SourceBuff */
+    aml_integer(a, byte_index);  /* ByteIndex */
+    aml_namestring(a, name);     /* NameString */
+}
+
+/* --- ToUUID ---------------------------------------------------------------- */
+
+/* One byte from two hex digits of either case, or -1. */
+static int aml_hex_byte(const char *p)
+{
+    int digit[2];
+
+    for (int i = 0; i < 2; i++) {
+        char c = p[i];
+
+        digit[i] = (c >= 'a' && c <= 'f') ? c - 'a' + 10 : aml_hex_digit(c);
+        if (digit[i] < 0)
+            return -1;
+    }
+    return digit[0] << 4 | digit[1];
+}
+
+/*
+ * The UUID string's byte groups in string order (offset of each byte pair),
+ * and where each lands in the buffer: the first three groups are stored
+ * little-endian, the last two as written (ACPI 19.6.142).
+ */
+static const uint8_t aml_uuid_str_offset[AML_UUID_LEN] = {
+    0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34,
+};
+static const uint8_t aml_uuid_buf_index[AML_UUID_LEN] = {
+    3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15,
+};
+static const uint8_t aml_uuid_dash_offset[] = { 8, 13, 18, 23 };
+
+static int aml_uuid_encode(const char *uuid, uint8_t out[AML_UUID_LEN])
+{
+    if (strlen(uuid) != AML_UUID_STRING_LEN)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(aml_uuid_dash_offset); i++) {
+        if (uuid[aml_uuid_dash_offset[i]] != '-')
+            return -EINVAL;
+    }
+    for (size_t i = 0; i < AML_UUID_LEN; i++) {
+        int byte = aml_hex_byte(uuid + aml_uuid_str_offset[i]);
+
+        if (byte < 0)
+            return -EINVAL;
+        out[aml_uuid_buf_index[i]] = (uint8_t)byte;
+    }
+    return 0;
+}
+
+void aml_touuid(struct aml *a, const char *uuid)
+{
+    uint8_t bytes[AML_UUID_LEN];
+    struct aml_mark buf;
+
+    if (aml_uuid_encode(uuid, bytes)) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    buf = aml_buffer_begin(a);
+    aml_append(a, bytes, sizeof(bytes));
+    aml_end(a, buf);
 }

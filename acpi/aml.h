@@ -11,7 +11,7 @@
  * is a no-op. Check once, at the end, with aml_finish().
  *
  * Nested objects (Scope, Device, Package, Buffer, ResourceTemplate, Method,
- * If) are opened with aml_*_begin(), which returns a mark, filled with the
+ * If, Else) are opened with aml_*_begin(), which returns a mark, filled with the
  * object's contents, and closed with aml_end(mark) in LIFO order. aml_end()
  * measures the contents and inserts the PkgLength (1..4 bytes) in front of
  * them (plus the BufferSize for buffers, the EndTag for resource templates),
@@ -102,12 +102,40 @@ struct aml_mark aml_method_begin(struct aml *a, const char *name, unsigned nargs
                                  bool serialized);
 /* If (predicate) { ... }: the caller emits the predicate term first. */
 struct aml_mark aml_if_begin(struct aml *a);
+/* Else { ... }: directly after the aml_end() of an If. */
+struct aml_mark aml_else_begin(struct aml *a);
 void aml_end(struct aml *a, struct aml_mark mark);
 
 /* Simple terms for method bodies. */
 void aml_return(struct aml *a);   /* Return (<next term>) */
 void aml_arg(struct aml *a, unsigned n);    /* Arg0..Arg6 */
 void aml_local(struct aml *a, unsigned n);  /* Local0..Local7 */
+
+/*
+ * Operators, in prefix form like aml_return(): each emits its opcode, the
+ * caller then emits the operands in order (and the target where there is
+ * one: a name, aml_local()/aml_arg(), or aml_null_target()).
+ *   aml_store:  Store (<source>, <target>)
+ *   aml_and/or: And/Or (<operand>, <operand>, <target>)
+ *   aml_lequal/land/lor: LEqual/LAnd/LOr (<operand>, <operand>)
+ *   aml_lnot:   LNot (<operand>)
+ */
+void aml_store(struct aml *a);
+void aml_and(struct aml *a);
+void aml_or(struct aml *a);
+void aml_lequal(struct aml *a);
+void aml_land(struct aml *a);
+void aml_lor(struct aml *a);
+void aml_lnot(struct aml *a);
+void aml_null_target(struct aml *a);
+
+/* CreateDWordField (Arg<argn>, byte_index, name): a 32-bit field of the
+ * buffer passed as method argument `argn`. */
+void aml_create_dword_field(struct aml *a, unsigned argn, uint64_t byte_index, const char *name);
+
+/* ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"): the 16-byte Buffer in the
+ * mixed-endian order of the ASL macro. Hex digits in either case. */
+void aml_touuid(struct aml *a, const char *uuid);
 
 /*
  * ResourceTemplate() { ... }: a Buffer of resource descriptors; aml_end()
@@ -123,5 +151,19 @@ void aml_res_irq_noflags(struct aml *a, unsigned irq);
 /* Interrupt(ResourceConsumer/Producer, Edge/Level, ActiveHigh/Low,
  * Exclusive/Shared) { gsi }: flags is an OR of AML_RES_INT_*. */
 void aml_res_interrupt(struct aml *a, uint8_t flags, uint32_t gsi);
+/* Memory32Fixed (ReadWrite/ReadOnly, base, len): a consumed memory range. */
+void aml_res_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t len);
+
+/*
+ * Bridge windows: WordBusNumber / WordIO / DWordMemory / QWordMemory
+ * (ResourceProducer, PosDecode, MinFixed, MaxFixed, ...) with _GRA 0, _TRA 0
+ * and _LEN = max - min + 1. min > max, or a length the descriptor cannot
+ * hold (a whole 16-bit space), latches -EINVAL. WordIO decodes the entire
+ * range (EntireRange); mem_flags are AML_RES_MEM_RW | AML_RES_MEM_<cacheability>.
+ */
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_dword_memory(struct aml *a, uint8_t mem_flags, uint32_t min, uint32_t max);
+void aml_res_qword_memory(struct aml *a, uint8_t mem_flags, uint64_t min, uint64_t max);
 
 #endif

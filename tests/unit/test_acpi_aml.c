@@ -350,6 +350,133 @@ static void test_resources(void)
     aml_free(&a);
 }
 
+/* Bridge windows and fixed memory (6.4.3.4, 6.4.3.5): q35-like PCI0 values. */
+static void test_bridge_resources(void)
+{
+    struct aml a;
+
+    aml_init(&a);
+    /* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100) */
+    aml_res_word_bus_number(&a, 0, 0xff);
+    CHECK_BYTES(&a, 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00,
+                0x00, 0x00, 0x00, 0x01);
+    /* WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+     *         0, 0x0D00, 0xFFFF, 0, 0xF300) */
+    aml_res_word_io(&a, 0xd00, 0xffff);
+    CHECK_BYTES(&a, 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff,
+                0x00, 0x00, 0x00, 0xf3);
+    /* DWordMemory (..., NonCacheable, ReadWrite, 0, 0xC0000000, 0xDFFFFFFF, 0, 0x20000000) */
+    aml_res_dword_memory(&a, AML_RES_MEM_RW | AML_RES_MEM_NON_CACHEABLE, 0xc0000000u,
+                         0xdfffffffu);
+    CHECK_BYTES(&a, 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0xc0,
+                0xff, 0xff, 0xff, 0xdf, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x20);
+    /* QWordMemory (..., Cacheable, ReadWrite, 0, 0x10_0000_0000, 0x1F_FFFF_FFFF, 0, 64 GiB) */
+    aml_res_qword_memory(&a, AML_RES_MEM_RW | AML_RES_MEM_CACHEABLE, 0x1000000000ull,
+                         0x1fffffffffull);
+    CHECK_BYTES(&a, 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00,
+                0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00, 0x00,
+                0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00);
+    /* Memory32Fixed (ReadWrite, 0xE0000000, 0x10000000) */
+    aml_res_memory32_fixed(&a, true, 0xe0000000u, 0x10000000u);
+    CHECK_BYTES(&a, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xe0, 0x00, 0x00, 0x00, 0x10);
+    aml_res_memory32_fixed(&a, false, 0x1000, 0x10);
+    CHECK_BYTES(&a, 0x86, 0x09, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00);
+    aml_free(&a);
+
+    /* Empty windows and lengths the descriptor cannot hold are refused. */
+    aml_init(&a);
+    aml_res_word_io(&a, 5, 4);
+    CHECK_EQ(aml_finish(&a), -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_word_io(&a, 0, 0xffff); /* 0x10000 ports */
+    CHECK_EQ(aml_finish(&a), -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_dword_memory(&a, AML_RES_MEM_RW, 0, 0xffffffffu);
+    CHECK_EQ(aml_finish(&a), -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_qword_memory(&a, AML_RES_MEM_RW, 0, UINT64_MAX);
+    CHECK_EQ(aml_finish(&a), -EINVAL);
+    aml_free(&a);
+}
+
+/* Method-body operators, fields, Else and ToUUID (20.2.5). */
+static void test_operators(void)
+{
+    struct aml a;
+    struct aml_mark m;
+
+    aml_init(&a);
+    /* CreateDWordField (Arg3, 0x08, CDW3) */
+    aml_create_dword_field(&a, 3, 8, "CDW3");
+    CHECK_BYTES(&a, 0x8a, 0x6b, 0x0a, 0x08, 'C', 'D', 'W', '3');
+    /* Store (Local0, CDW3) */
+    aml_store(&a);
+    aml_local(&a, 0);
+    aml_namestring(&a, "CDW3");
+    CHECK_BYTES(&a, 0x70, 0x60, 'C', 'D', 'W', '3');
+    /* And (Arg0, 0x3F, Local0); Or (Arg0, One, ) */
+    aml_and(&a);
+    aml_arg(&a, 0);
+    aml_integer(&a, 0x3f);
+    aml_local(&a, 0);
+    aml_or(&a);
+    aml_arg(&a, 0);
+    aml_integer(&a, 1);
+    aml_null_target(&a);
+    CHECK_BYTES(&a, 0x7b, 0x68, 0x0a, 0x3f, 0x60, 0x7d, 0x68, 0x01, 0x00);
+    /* LNot (LEqual (Arg1, One)), LAnd (Arg0, Arg1), LOr (Arg0, Arg1) */
+    aml_lnot(&a);
+    aml_lequal(&a);
+    aml_arg(&a, 1);
+    aml_integer(&a, 1);
+    aml_land(&a);
+    aml_arg(&a, 0);
+    aml_arg(&a, 1);
+    aml_lor(&a);
+    aml_arg(&a, 0);
+    aml_arg(&a, 1);
+    CHECK_BYTES(&a, 0x92, 0x93, 0x69, 0x01, 0x90, 0x68, 0x69, 0x91, 0x68, 0x69);
+    /* If (Arg0) {} Else { Return (One) } */
+    m = aml_if_begin(&a);
+    aml_arg(&a, 0);
+    aml_end(&a, m);
+    m = aml_else_begin(&a);
+    aml_return(&a);
+    aml_integer(&a, 1);
+    aml_end(&a, m);
+    CHECK_BYTES(&a, 0xa0, 0x02, 0x68, 0xa1, 0x03, 0xa4, 0x01);
+    /* ToUUID: the first three groups little-endian, the rest as written. */
+    aml_touuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+    CHECK_BYTES(&a, 0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+                0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66);
+    aml_touuid(&a, "33db4d5b-1ff7-401c-9657-7441c03dd766");
+    CHECK_BYTES(&a, 0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+                0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66);
+    aml_free(&a);
+
+    static const char *const bad_uuids[] = {
+        "33DB4D5B-1FF7-401C-9657-7441C03DD76",   /* short */
+        "33DB4D5B-1FF7-401C-9657-7441C03DD7666", /* long */
+        "33DB4D5B+1FF7-401C-9657-7441C03DD766",  /* separator */
+        "33DB4D5B-1FF7-401C-9657-7441C03DD7G6",  /* digit */
+        "",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad_uuids); i++) {
+        aml_init(&a);
+        aml_touuid(&a, bad_uuids[i]);
+        CHECK_EQ(aml_finish(&a), -EINVAL);
+        CHECK_EQ(a.len, 0);
+        aml_free(&a);
+    }
+    aml_init(&a);
+    aml_create_dword_field(&a, 7, 0, "CDW1");
+    CHECK_EQ(aml_finish(&a), -EINVAL);
+    aml_free(&a);
+}
+
 static void test_errors(void)
 {
     struct aml a;
@@ -417,6 +544,8 @@ int main(void)
     test_objects();
     test_big_buffer();
     test_resources();
+    test_bridge_resources();
+    test_operators();
     test_errors();
     return check_result("test_acpi_aml");
 }

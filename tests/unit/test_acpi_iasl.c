@@ -272,6 +272,181 @@ static int build(struct built *b, const uint32_t *ids, unsigned n)
     return acpi_build(&m, b->buf, LAYOUT_ACPI_ADDR, sizeof(b->buf), &b->rsdp);
 }
 
+/* RAM end for the PCI machine: 6 GiB, so the 64-bit window starts at 64 GiB. */
+#define PCI_TEST_RAM_END (6 * LAYOUT_GiB)
+
+static int build_pci(struct built *b, const uint32_t *ids, unsigned n)
+{
+    struct acpi_machine m;
+
+    acpi_machine_init(&m, n, ids);
+    acpi_machine_init_pci(&m, PCI_TEST_RAM_END);
+    return acpi_build(&m, b->buf, LAYOUT_ACPI_ADDR, sizeof(b->buf), &b->rsdp);
+}
+
+/* Occurrences of `needle` in `s`. */
+static unsigned count(const char *s, const char *needle)
+{
+    unsigned n = 0;
+
+    for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * The PCIe machine: MCFG and the DSDT with the host bridge, its interrupt
+ * links and the motherboard resources disassemble, recompile to the same
+ * bytes, and say what layout.h says.
+ */
+static void test_pci_tables(struct built *b)
+{
+    static const uint32_t ids[] = { 0, 1 };
+    static const char *const mcfg_expect[] = {
+        "Base Address : 00000000E0000000",
+        "Segment Group Number : 0000",
+        "Start Bus Number : 00",
+        "End Bus Number : FF",
+    };
+    static const char *const dsdt_expect[] = {
+        "Device (PCI0)",
+        "Name (_HID, EisaId (\"PNP0A08\")",
+        "Name (_CID, EisaId (\"PNP0A03\")",
+        "Name (_SEG, Zero)",
+        "Name (_BBN, Zero)",
+        "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,",
+        "0x00FF,             // Range Maximum",
+        "0x0CF8,             // Range Minimum",
+        "0x0CF7,             // Range Maximum",
+        "0x0D00,             // Range Minimum",
+        "0xFFFF,             // Range Maximum",
+        "DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,",
+        "0xC0000000,         // Range Minimum",
+        "0xDFFFFFFF,         // Range Maximum",
+        "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,",
+        "0x0000001000000000, // Range Minimum",
+        "0x0000001FFFFFFFFF, // Range Maximum",
+        "Name (_PRT, Package (0x80)",
+        "0x001FFFFF,",
+        "Method (_OSC, 4, NotSerialized)",
+        "ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\")",
+        "Device (GSIA)",
+        "Name (_HID, EisaId (\"PNP0C0F\")",
+        "Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )",
+        "Method (_SRS, 1, NotSerialized)",
+        "Device (MRES)",
+        "Name (_HID, EisaId (\"PNP0C02\")",
+        "Memory32Fixed (ReadWrite,",
+        "0xE0000000,         // Address Base",
+        "0x10000000,         // Address Length",
+        "Device (COM1)",
+    };
+    char *dsl;
+
+    CHECK_EQ(build_pci(b, ids, ARRAY_SIZE(ids)), 0);
+    CHECK(find(b, "MCFG") != NULL);
+    dsl = iasl_roundtrip("mcfg", find(b, "MCFG"));
+    check_dsl_has(dsl, "mcfg", mcfg_expect, ARRAY_SIZE(mcfg_expect));
+    free(dsl);
+    dsl = iasl_roundtrip("dsdt-pci", find(b, "DSDT"));
+    check_dsl_has(dsl, "dsdt-pci", dsdt_expect, ARRAY_SIZE(dsdt_expect));
+    /* 128 _PRT entries, 32 per link; 4 links with _PRS and _CRS each. */
+    CHECK_EQ(count(dsl, "\\_SB.GSIA,"), 32);
+    CHECK_EQ(count(dsl, "\\_SB.GSID,"), 32);
+    CHECK_EQ(count(dsl, "Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )"), 8);
+    for (unsigned gsi = LAYOUT_PCI_INTX_GSI_BASE;
+         gsi < LAYOUT_PCI_INTX_GSI_BASE + LAYOUT_PCI_INTX_PINS; gsi++) {
+        char want[32];
+
+        snprintf(want, sizeof(want), "0x%08X,", gsi);
+        CHECK_EQ(count(dsl, want), 2);
+    }
+    free(dsl);
+    dsl = iasl_roundtrip("facp-pci", find(b, "FACP"));
+    free(dsl);
+    dsl = iasl_roundtrip("apic-pci", find(b, "APIC"));
+    free(dsl);
+    free(iasl_roundtrip("xsdt-pci", find(b, "XSDT")));
+}
+
+/*
+ * ACPICA evaluates the PCI objects of the tables test_pci_tables() dumped;
+ * an SSDT calls _OSC the way Linux does (a query, then the real request,
+ * plus a foreign UUID and a future revision) and reads _PRT entries.
+ */
+static const char pci_ssdt[] =
+    "DefinitionBlock (\"\", \"SSDT\", 2, \"SLUICE\", \"PCITEST\", 1)\n"
+    "{\n"
+    "    External (\\_SB.PCI0._OSC, MethodObj)\n"
+    "    External (\\_SB.PCI0._PRT, PkgObj)\n"
+    "    External (\\_SB.GSIA._SRS, MethodObj)\n"
+    "    External (\\_SB.GSIA._CRS, BuffObj)\n"
+    "    Method (OSCQ, 0) { Return (\\_SB.PCI0._OSC (ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\"),\n"
+    "        1, 3, Buffer () { 1, 0, 0, 0, 0x1f, 0, 0, 0, 0xbf, 0, 0, 0 })) }\n"
+    "    Method (OSCS, 0) { Return (\\_SB.PCI0._OSC (ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\"),\n"
+    "        1, 3, Buffer () { 0, 0, 0, 0, 0x1f, 0, 0, 0, 0x3f, 0, 0, 0 })) }\n"
+    "    Method (OSCU, 0) { Return (\\_SB.PCI0._OSC (ToUUID (\"0811b06e-4a27-44f9-8d60-3cbbc22e7b48\"),\n"
+    "        1, 3, Buffer () { 0, 0, 0, 0, 0x1f, 0, 0, 0, 0x2f, 0, 0, 0 })) }\n"
+    "    Method (OSCR, 0) { Return (\\_SB.PCI0._OSC (ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\"),\n"
+    "        2, 3, Buffer () { 0, 0, 0, 0, 0x1f, 0, 0, 0, 0x1e, 0, 0, 0 })) }\n"
+    "    Method (PRTN, 0) { Return (SizeOf (\\_SB.PCI0._PRT)) }\n"
+    "    Method (PRTL, 0) { Return (DerefOf (\\_SB.PCI0._PRT [127])) }\n"
+    "    Method (SRSA, 0) { \\_SB.GSIA._SRS (\\_SB.GSIA._CRS) Return (0x5A) }\n"
+    "}\n";
+
+static void test_acpiexec_pci(void)
+{
+    static const char *const expect[] = {
+        /* PCI0._CRS: WordBusNumber 0..FF first, the EndTag at 0x80 */
+        "0000: 88 0D 00 02 0C 00 00 00 00 00 FF 00 00 00 00 01",
+        "0010: 47 01 F8 0C F8 0C 01 08 88 0D 00 01 0C 03 00 00",
+        "0080: 79 00",
+        /* GSIB._CRS: Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) {17} */
+        "89 06 00 09 01 11 00 00 00 79 00",
+        /* MRES._CRS: Memory32Fixed (ReadWrite, 0xE0000000, 0x10000000) */
+        "86 09 00 01 00 00 00 E0 00 00 00 10 79 00",
+        /* query for more than granted: query flag kept, capabilities masked */
+        "11 00 00 00 1F 00 00 00 3F 00 00 00",
+        /* the request for exactly what was granted: no error */
+        "00 00 00 00 1F 00 00 00 3F 00 00 00",
+        /* another UUID: unrecognized, control untouched */
+        "04 00 00 00 1F 00 00 00 2F 00 00 00",
+        /* revision 2: unrecognized revision */
+        "08 00 00 00 1F 00 00 00 1E 00 00 00",
+        "[Integer] = 0000000000000080",
+        /* slot 31 INTD -> (31 + 3) % 4 = link C */
+        "[Integer] = 00000000001FFFFF",
+        "[Integer] = 0000000000000003",
+        "Name GSIC Device",
+        "[Integer] = 000000000000005A",
+    };
+    char *out;
+    int rc;
+
+    if (system("command -v acpiexec >/dev/null 2>&1") != 0)
+        return;
+    out = malloc(OUT_MAX);
+    CHECK_EQ(write_file("pcitest.asl", pci_ssdt, strlen(pci_ssdt)), 0);
+    rc = run("iasl -p pcitest pcitest.asl", out, OUT_MAX);
+    if (rc != 0 || !strstr(out, "0 Errors, 0 Warnings, 0 Remarks"))
+        fprintf(stderr, "pcitest.asl: iasl exited %d:\n%s\n", rc, out);
+    CHECK_EQ(rc, 0);
+    rc = run("timeout 60 acpiexec -b '"
+             "evaluate \\_SB.PCI0._CRS; evaluate \\_SB.GSIB._CRS; evaluate \\_SB.MRES._CRS; "
+             "evaluate \\OSCQ; evaluate \\OSCS; evaluate \\OSCU; evaluate \\OSCR; "
+             "evaluate \\PRTN; evaluate \\PRTL; evaluate \\SRSA' "
+             "dsdt-pci.dat facp-pci.dat apic-pci.dat pcitest.aml",
+             out, OUT_MAX);
+    if (rc != 0 || strcasestr(out, "error") || strcasestr(out, "warning") ||
+        strcasestr(out, "exception") || strstr(out, "failed"))
+        fprintf(stderr, "acpiexec exited %d:\n%s\n", rc, out);
+    CHECK_EQ(rc, 0);
+    CHECK(!strcasestr(out, "error") && !strcasestr(out, "warning") &&
+          !strcasestr(out, "exception") && !strstr(out, "failed"));
+    check_dsl_has(out, "acpiexec-pci", expect, ARRAY_SIZE(expect));
+    free(out);
+}
+
 static void test_default_tables(struct built *b)
 {
     static const uint32_t ids[] = { 0, 1, 2, 3 };
@@ -477,6 +652,8 @@ int main(void)
     test_acpiexec();
     test_x2apic_madt(&b);
     test_synthetic_aml();
+    test_pci_tables(&b);
+    test_acpiexec_pci();
     if (check_failures)
         fprintf(stderr, "iasl files kept in %s\n", tmpdir);
     else

@@ -123,14 +123,15 @@ static const uint8_t *xsdt_find(const struct tables *t, const uint8_t *xsdt, con
     return NULL;
 }
 
-static void check_xsdt(const struct tables *t, const uint8_t *xsdt)
+static void check_xsdt(const struct tables *t, const uint8_t *xsdt, bool pci)
 {
-    static const char *const expect[] = { "FACP", "APIC" };
+    static const char *const expect[] = { "FACP", "APIC", "MCFG" };
+    size_t n = pci ? 3 : 2;
     uint32_t len = rd32(xsdt + 4);
 
     CHECK_EQ(xsdt[8], 1);
-    CHECK_EQ(len, sizeof(struct acpi_table_header) + 8 * ARRAY_SIZE(expect));
-    for (size_t i = 0; i < ARRAY_SIZE(expect) && 36 + 8 * i < len; i++) {
+    CHECK_EQ(len, sizeof(struct acpi_table_header) + 8 * n);
+    for (size_t i = 0; i < n && 36 + 8 * i < len; i++) {
         const uint8_t *p = at(t, rd64(xsdt + 36 + 8 * i), 4);
         CHECK(p && memcmp(p, expect[i], 4) == 0);
     }
@@ -188,7 +189,7 @@ static bool contains(const uint8_t *p, size_t len, const void *needle, size_t n)
     return false;
 }
 
-static void check_dsdt(const uint8_t *dsdt, bool pvpanic)
+static void check_dsdt(const uint8_t *dsdt, bool pvpanic, bool pci)
 {
     uint32_t len = rd32(dsdt + 4);
     static const uint8_t com1_hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01 };
@@ -198,6 +199,11 @@ static void check_dsdt(const uint8_t *dsdt, bool pvpanic)
     CHECK(contains(dsdt, len, "COM1", 4));
     CHECK(contains(dsdt, len, com1_hid, sizeof(com1_hid)));
     CHECK(contains(dsdt, len, "_S5_", 4));
+    CHECK_EQ(contains(dsdt, len, "PCI0", 4), pci);
+    CHECK_EQ(contains(dsdt, len, "_PRT", 4), pci);
+    CHECK_EQ(contains(dsdt, len, "_OSC", 4), pci);
+    CHECK_EQ(contains(dsdt, len, "MRES", 4), pci);
+    CHECK_EQ(contains(dsdt, len, "GSIA", 4), pci);
     CHECK_EQ(contains(dsdt, len, "QEMU0001", 8), pvpanic);
 }
 
@@ -301,6 +307,26 @@ static void check_madt(const struct tables *t, const uint8_t *xsdt, const struct
     CHECK_EQ(w.other, 0);
 }
 
+/* MCFG parsed by hand (PCI Firmware 4.1.2): one allocation, the machine's ECAM. */
+static void check_mcfg(const struct tables *t, const uint8_t *xsdt, const struct acpi_machine *m)
+{
+    const uint8_t *p = xsdt_find(t, xsdt, "MCFG");
+    static const uint8_t zero[8];
+
+    CHECK_EQ(p != NULL, m->pci.present);
+    if (!p)
+        return;
+    /* Header: length 44 + 16, revision 1; table_at() checked the checksum. */
+    CHECK_EQ(rd32(p + 4), 60);
+    CHECK_EQ(p[8], 1);
+    CHECK(memcmp(p + 36, zero, 8) == 0);         /* Reserved */
+    CHECK_EQ(rd64(p + 44), m->pci.ecam_base);     /* Base Address */
+    CHECK_EQ(p[52] | p[53] << 8, m->pci.segment); /* PCI Segment Group Number */
+    CHECK_EQ(p[54], m->pci.start_bus);            /* Start Bus Number */
+    CHECK_EQ(p[55], m->pci.end_bus);              /* End Bus Number */
+    CHECK_EQ(rd32(p + 56), 0);                    /* Reserved */
+}
+
 static void check_machine(const struct acpi_machine *m, unsigned expect_x2apic)
 {
     struct tables t = { 0 };
@@ -309,12 +335,13 @@ static void check_machine(const struct acpi_machine *m, unsigned expect_x2apic)
     const uint8_t *xsdt = check_rsdp(&t);
     CHECK(xsdt != NULL);
     if (xsdt) {
-        check_xsdt(&t, xsdt);
+        check_xsdt(&t, xsdt, m->pci.present);
         const uint8_t *dsdt = check_fadt(&t, xsdt, m);
         CHECK(dsdt != NULL);
         if (dsdt)
-            check_dsdt(dsdt, m->pvpanic.present);
+            check_dsdt(dsdt, m->pvpanic.present, m->pci.present);
         check_madt(&t, xsdt, m, expect_x2apic);
+        check_mcfg(&t, xsdt, m);
     }
     free(t.buf);
 }
@@ -338,6 +365,47 @@ static void test_default_machine(void)
 
     m.pvpanic.present = false;
     m.rtc.present = false;
+    check_machine(&m, 0);
+}
+
+static void test_pci_machine(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 };
+    struct acpi_machine m;
+
+    acpi_machine_init(&m, ARRAY_SIZE(ids), ids);
+    CHECK(!m.pci.present);
+    acpi_machine_init_pci(&m, 2 * LAYOUT_GiB);
+    CHECK(m.pci.present);
+    CHECK_EQ(m.pci.ecam_base, LAYOUT_ECAM_BASE);
+    CHECK_EQ(m.pci.segment, 0);
+    CHECK_EQ(m.pci.start_bus, 0);
+    CHECK_EQ(m.pci.end_bus, LAYOUT_ECAM_BUSES - 1);
+    CHECK_EQ(m.pci.config_port, LAYOUT_PORT_PCI_CONFIG_ADDR);
+    CHECK_EQ(m.pci.mmio32_base, LAYOUT_PCI_MMIO32_START);
+    CHECK_EQ(m.pci.mmio32_size, LAYOUT_PCI_MMIO32_SIZE);
+    CHECK_EQ(m.pci.mmio64_base, LAYOUT_PCI_MMIO64_MIN_START);
+    CHECK_EQ(m.pci.mmio64_size, LAYOUT_PCI_MMIO64_SIZE);
+    CHECK_EQ(m.pci.io_base, LAYOUT_PCI_IO_START);
+    CHECK_EQ(m.pci.io_size, LAYOUT_PCI_IO_SIZE);
+    CHECK_EQ(m.pci.intx_gsi_base, LAYOUT_PCI_INTX_GSI_BASE);
+    check_machine(&m, 0);
+
+    /* The 64-bit window moves above RAM that ends past 64 GiB, 1 GiB aligned. */
+    acpi_machine_init_pci(&m, 100 * LAYOUT_GiB + 1);
+    CHECK_EQ(m.pci.mmio64_base, 101 * LAYOUT_GiB);
+    check_machine(&m, 0);
+
+    /* Fewer buses, no 64-bit window, a later segment: still described. */
+    m.pci.end_bus = 63;
+    m.pci.mmio64_size = 0;
+    m.pci.segment = 1;
+    check_machine(&m, 0);
+    m.pci.start_bus = 63;
+    check_machine(&m, 0);
+
+    /* Without PCI the machine is what it was: no MCFG, no PCI0. */
+    m.pci.present = false;
     check_machine(&m, 0);
 }
 
@@ -428,6 +496,34 @@ static void test_bad_machines(void)
     free(many);
 }
 
+static void test_bad_pci_machines(void)
+{
+    static const uint32_t ids[] = { 0 };
+    struct acpi_machine m;
+
+#define BAD_PCI(field_assignment, what)                  \
+    do {                                                 \
+        acpi_machine_init(&m, ARRAY_SIZE(ids), ids);     \
+        acpi_machine_init_pci(&m, LAYOUT_GiB);           \
+        m.pci.field_assignment;                          \
+        check_einval(&m, what);                          \
+    } while (0)
+    BAD_PCI(start_bus = 1; m.pci.end_bus = 0, "bus range 1..0");
+    BAD_PCI(ecam_base = LAYOUT_ECAM_BASE + 0x1000, "ECAM not 1 MiB aligned");
+    BAD_PCI(ecam_base = 4 * LAYOUT_GiB, "ECAM above 4 GiB");
+    BAD_PCI(ecam_base = 0xf8000000ull, "ECAM crossing 4 GiB");
+    BAD_PCI(mmio32_size = 0, "empty 32-bit window");
+    BAD_PCI(mmio32_base = 0xf0000000u, "32-bit window crossing 4 GiB");
+    BAD_PCI(mmio64_base = UINT64_MAX - LAYOUT_GiB, "64-bit window wrapping");
+    BAD_PCI(io_size = 0, "empty I/O window");
+    BAD_PCI(io_size = 0x10000, "I/O window past 0xffff");
+    BAD_PCI(io_base = 0xcfc, "I/O window over the config ports");
+    BAD_PCI(config_port = 0, "config ports at 0");
+    BAD_PCI(intx_gsi_base = 8, "INTx on ISA GSIs");
+    BAD_PCI(intx_gsi_base = LAYOUT_IOAPIC_PINS - 3, "INTx past the IOAPIC");
+#undef BAD_PCI
+}
+
 static void test_bad_args(void)
 {
     static const uint32_t ids[] = { 0 };
@@ -481,7 +577,7 @@ static bool refused_cleanly(const struct acpi_machine *m, uint8_t *big, size_t b
     return clean && !contains(big, big_len, "RSD PTR ", 8);
 }
 
-static void test_small_buffers(void)
+static void test_small_buffers(bool pci)
 {
     static const uint32_t ids[] = { 0, 1, 2, 3 };
     struct acpi_machine m;
@@ -489,12 +585,14 @@ static void test_small_buffers(void)
     size_t need = 0, first_bad = SIZE_MAX;
 
     acpi_machine_init(&m, ARRAY_SIZE(ids), ids);
+    if (pci)
+        acpi_machine_init_pci(&m, LAYOUT_GiB);
     CHECK_EQ(build(&t, &m, LAYOUT_ACPI_SIZE), 0);
     for (size_t i = 0; i < t.size; i++) {
         if (t.buf[i] != GUARD)
             need = i + 1;
     }
-    CHECK(need > 0 && need < 4096);
+    CHECK(need > 0 && need < (pci ? 8192 : 4096));
 
     size_t big_len = need + 64;
     uint8_t *big = malloc(big_len);
@@ -520,6 +618,9 @@ int main(void)
     test_x2apic();
     test_bad_machines();
     test_bad_args();
-    test_small_buffers();
+    test_pci_machine();
+    test_bad_pci_machines();
+    test_small_buffers(false);
+    test_small_buffers(true);
     return check_result("test_acpi_tables");
 }
