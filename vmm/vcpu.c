@@ -62,15 +62,17 @@ int vcpu_install_kick_handler(void)
 
 static int vcpu_set_msrs(struct vcpu *vcpu)
 {
-    struct {
+    /* struct kvm_msrs ends in a flexible array: header and entries in one buffer */
+    union {
         struct kvm_msrs hdr;
-        struct kvm_msr_entry entries[VCPU_NUM_INITIAL_MSRS];
+        uint8_t bytes[sizeof(struct kvm_msrs) +
+                      VCPU_NUM_INITIAL_MSRS * sizeof(struct kvm_msr_entry)];
     } msrs;
     memset(&msrs, 0, sizeof(msrs));
     msrs.hdr.nmsrs = VCPU_NUM_INITIAL_MSRS;
     for (unsigned i = 0; i < VCPU_NUM_INITIAL_MSRS; i++) {
-        msrs.entries[i].index = vcpu_initial_msrs[i].index;
-        msrs.entries[i].data = vcpu_initial_msrs[i].value;
+        msrs.hdr.entries[i].index = vcpu_initial_msrs[i].index;
+        msrs.hdr.entries[i].data = vcpu_initial_msrs[i].value;
     }
     int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
     if (n < 0)
