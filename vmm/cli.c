@@ -22,6 +22,14 @@ const char cli_usage[] =
     "  --serial MODE        COM1 backend: stdio (default), file=PATH, pty, off\n"
     "  --log-level LEVEL    error, warn (default), info, debug\n"
     "  --kvm-device PATH    KVM device node (default /dev/kvm)\n"
+    "  --disk path=FILE[,readonly=on][,id=NAME][,bus=port|0]\n"
+    "                       virtio-blk on a raw image (repeatable, up to 8); id is the\n"
+    "                       serial the guest sees (<= 20 chars)\n"
+    "  --net tap=NAME[,mac=MAC][,bus=port|0]\n"
+    "                       virtio-net on a tap device (repeatable, up to 4)\n"
+    "  --rng[=bus=port|0]   virtio-rng fed from the host's getrandom()\n"
+    "                       bus=port (default): behind its own PCIe root port;\n"
+    "                       bus=0: directly on PCI bus 0\n"
     "  --help               show this text\n"
     "  --version            show the version\n"
     "\n"
@@ -30,7 +38,8 @@ const char cli_usage[] =
 
 enum {
     OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_HUGEPAGES,
-    OPT_SERIAL, OPT_LOG_LEVEL, OPT_KVM_DEVICE, OPT_HELP, OPT_VERSION,
+    OPT_SERIAL, OPT_LOG_LEVEL, OPT_KVM_DEVICE, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_NET,
+    OPT_RNG,
 };
 
 static const struct option cli_long_options[] = {
@@ -43,6 +52,9 @@ static const struct option cli_long_options[] = {
     {"serial", required_argument, NULL, OPT_SERIAL},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"net", required_argument, NULL, OPT_NET},
+    {"rng", optional_argument, NULL, OPT_RNG},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -160,6 +172,9 @@ static int cli_apply(int opt, const char *arg, struct cli_options *o, char *err,
             return 0;
         snprintf(err, errlen, "--log-level %s: use error, warn, info or debug", arg);
         return -EINVAL;
+    case OPT_DISK: return cli_parse_disk(arg, o, err, errlen);
+    case OPT_NET: return cli_parse_net(arg, o, err, errlen);
+    case OPT_RNG: return cli_parse_rng(arg, o, err, errlen);
     case OPT_HELP: return CLI_HELP;
     case OPT_VERSION: return CLI_VERSION;
     default:

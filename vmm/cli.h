@@ -21,6 +21,30 @@
 
 enum cli_serial_mode { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_PTY, CLI_SERIAL_OFF };
 
+#define CLI_MAX_DISKS 8
+#define CLI_MAX_NETS 4
+#define CLI_PATH_MAX 4096
+#define CLI_DISK_ID_MAX 20   /* virtio-blk serial (GET_ID) length */
+#define CLI_TAP_NAME_MAX 15  /* IFNAMSIZ - 1 */
+
+/* Where a PCI device sits: behind its own PCIe root port (default, like
+ * q35's pcie-root-port) or directly on bus 0. */
+enum cli_pci_bus { CLI_BUS_ROOT_PORT = 0, CLI_BUS_ZERO };
+
+struct cli_disk {
+    char path[CLI_PATH_MAX];
+    char id[CLI_DISK_ID_MAX + 1]; /* "disk<N>" unless id= given */
+    bool readonly;
+    enum cli_pci_bus bus;
+};
+
+struct cli_net {
+    char tap[CLI_TAP_NAME_MAX + 1];
+    uint8_t mac[6];
+    bool mac_set;
+    enum cli_pci_bus bus;
+};
+
 struct cli_options {
     const char *kernel;      /* required */
     const char *initrd;      /* NULL: none */
@@ -32,6 +56,12 @@ struct cli_options {
     const char *serial_path; /* CLI_SERIAL_FILE only; points into argv */
     enum log_level log_level;
     const char *kvm_path;    /* /dev/kvm unless --kvm-device */
+    unsigned ndisks;
+    struct cli_disk disks[CLI_MAX_DISKS];
+    unsigned nnets;
+    struct cli_net nets[CLI_MAX_NETS];
+    bool rng;
+    enum cli_pci_bus rng_bus;
 };
 
 enum cli_result {
@@ -48,6 +78,12 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
 
 /* Parse "256M", "1G", "4096", "512K" into bytes. Returns 0 or -EINVAL/-ERANGE. */
 int cli_parse_size(const char *s, uint64_t *out);
+
+/* Device options (vmm/cli_devices.c): parse one --disk / --net / --rng value
+ * into `o`. Returns 0 or -EINVAL with one line in err. */
+int cli_parse_disk(const char *arg, struct cli_options *o, char *err, size_t errlen);
+int cli_parse_net(const char *arg, struct cli_options *o, char *err, size_t errlen);
+int cli_parse_rng(const char *arg, struct cli_options *o, char *err, size_t errlen);
 
 /* The --help text. */
 extern const char cli_usage[];

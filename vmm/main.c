@@ -26,6 +26,23 @@ static int check_readable(const char *what, const char *path, char *err, size_t 
     return ret;
 }
 
+/* Disk images must exist and be readable (and writable unless read-only)
+ * before anything is built; locks and io_uring are checked when opened. */
+static int check_disks(const struct cli_options *o, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < o->ndisks; i++) {
+        const struct cli_disk *d = &o->disks[i];
+        if (access(d->path, d->readonly ? R_OK : R_OK | W_OK) == 0)
+            continue;
+        int ret = -errno;
+        snprintf(err, errlen, "--disk %s: %s%s", d->path,
+                 ret == -ENOENT ? "no such file" : strerror(-ret),
+                 ret == -EACCES && !d->readonly ? " (add readonly=on to share it read-only)" : "");
+        return ret;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct timespec start; /* the boot timer counts from here */
@@ -48,7 +65,8 @@ int main(int argc, char **argv)
     log_set_level(opts.log_level);
 
     if (check_readable("--kernel", opts.kernel, err, sizeof(err)) ||
-        (opts.initrd && check_readable("--initrd", opts.initrd, err, sizeof(err))))
+        (opts.initrd && check_readable("--initrd", opts.initrd, err, sizeof(err))) ||
+        check_disks(&opts, err, sizeof(err)))
         goto usage_error;
 
     static struct vm vm; /* large; keep it off the stack */

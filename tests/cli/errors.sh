@@ -50,6 +50,12 @@ expect_usage_error "--memory 1M" --kernel "$tmp/text" --memory 1M
 expect_usage_error "more than this host" --kernel "$tmp/text" --memory 1000G
 expect_usage_error "does not exist.*modprobe" --kernel "$tmp/text" --kvm-device "$tmp/missing"
 expect_usage_error "not a KVM device" --kernel "$tmp/text" --kvm-device /dev/null
+expect_usage_error "--disk .*no such file" --kernel "$tmp/text" --disk "path=$tmp/missing.img"
+expect_usage_error "unknown key 'cache'" --kernel "$tmp/text" --disk "path=$tmp/text,cache=none"
+expect_usage_error "id 'a' is used twice" --kernel "$tmp/text" --disk "path=$tmp/text,id=a" \
+    --disk "path=$tmp/old-bzimage,id=a"
+expect_usage_error "--net: tap=NAME is required" --kernel "$tmp/text" --net mac=52:54:00:00:00:01
+expect_usage_error "--rng: unknown key" --kernel "$tmp/text" --rng=colour=blue
 
 if have_kvm; then
     echo "keep me" >"$tmp/console"
@@ -61,9 +67,12 @@ if have_kvm; then
     expect_usage_error "too old for 64-bit entry" --kernel "$tmp/old-bzimage"
     expect_usage_error "--serial file=.*cannot open" --kernel "$SLUICE_PAYLOAD" \
         --serial "file=$tmp/no/such/dir/console"
+    # a tap that cannot be attached: a name no interface has, without CAP_NET_ADMIN
+    # to create it, or a name that is not a tap at all (the loopback device)
+    expect_usage_error "tap lo: .*not a tap" --kernel "$SLUICE_PAYLOAD" --serial off --net tap=lo
 else
-    skipped=3
-    echo "note: 3 cases need /dev/kvm and were skipped"
+    skipped=4
+    echo "note: 4 cases need /dev/kvm and were skipped"
 fi
 
 echo "$ran cases, $failures failed, $skipped skipped"

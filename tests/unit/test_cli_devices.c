@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* --disk / --net / --rng parsing: values, defaults, and one-line errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/unit/check.h"
+#include "vmm/cli.h"
+
+#define ARGV(...) ((char *[]){"sluice", "--kernel", "k", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){"sluice", "--kernel", "k", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(o, ...) cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), err, sizeof(err))
+
+static char err[512];
+static struct cli_options o;
+
+static void expect_error(int ret, const char *needle)
+{
+    CHECK_EQ(ret, -EINVAL);
+    CHECK(strstr(err, needle) != NULL);
+    CHECK(strchr(err, '\n') == NULL);
+}
+
+static void test_disks(void)
+{
+    CHECK_EQ(PARSE(&o, "--disk", "path=/a.img", "--disk", "path=/b.img,readonly=on,id=data,bus=0"),
+             CLI_RUN);
+    CHECK_EQ(o.ndisks, 2);
+    CHECK_STREQ(o.disks[0].path, "/a.img");
+    CHECK_STREQ(o.disks[0].id, "disk0");
+    CHECK(!o.disks[0].readonly);
+    CHECK_EQ(o.disks[0].bus, CLI_BUS_ROOT_PORT);
+    CHECK_STREQ(o.disks[1].id, "data");
+    CHECK(o.disks[1].readonly);
+    CHECK_EQ(o.disks[1].bus, CLI_BUS_ZERO);
+    /* an explicit id that looks like a default one: the default moves on */
+    CHECK_EQ(PARSE(&o, "--disk", "path=/a,id=disk1", "--disk", "path=/b"), CLI_RUN);
+    CHECK_STREQ(o.disks[1].id, "disk2");
+
+    expect_error(PARSE(&o, "--disk", "readonly=on"), "path=FILE is required");
+    expect_error(PARSE(&o, "--disk", "path=/a,colour=red"), "unknown key 'colour'");
+    expect_error(PARSE(&o, "--disk", "path=/a,readonly=maybe"), "use on or off");
+    expect_error(PARSE(&o, "--disk", "path=/a,id=x", "--disk", "path=/b,id=x"), "id 'x' is used twice");
+    expect_error(PARSE(&o, "--disk", "path=/a", "--disk", "path=/a"), "given twice");
+    expect_error(PARSE(&o, "--disk", "path=/a,path=/b"), "key 'path' given twice");
+    expect_error(PARSE(&o, "--disk", "/a.img"), "not key=value");
+    expect_error(PARSE(&o, "--disk", "path=/a,id=123456789012345678901"), "1 to 20 characters");
+    expect_error(PARSE(&o, "--disk", "path=/a,bus=7"), "bus=port");
+    expect_error(PARSE(&o, "--disk", "path="), "1 to 4095");
+}
+
+static void test_nets(void)
+{
+    CHECK_EQ(PARSE(&o, "--net", "tap=tap0", "--net", "tap=tap1,mac=52:54:00:ab:cd:ef,bus=0"),
+             CLI_RUN);
+    CHECK_EQ(o.nnets, 2);
+    CHECK_STREQ(o.nets[0].tap, "tap0");
+    CHECK(!o.nets[0].mac_set);
+    CHECK(o.nets[1].mac_set);
+    CHECK_EQ(o.nets[1].mac[0], 0x52);
+    CHECK_EQ(o.nets[1].mac[5], 0xef);
+    CHECK_EQ(o.nets[1].bus, CLI_BUS_ZERO);
+
+    expect_error(PARSE(&o, "--net", "mac=52:54:00:ab:cd:ef"), "tap=NAME is required");
+    expect_error(PARSE(&o, "--net", "tap=t,mac=01:00:00:00:00:01"), "unicast");
+    expect_error(PARSE(&o, "--net", "tap=t,mac=52:54:00:ab:cd"), "unicast");
+    expect_error(PARSE(&o, "--net", "tap=t,mac=52:54:00:ab:cd:ef0"), "unicast");
+    expect_error(PARSE(&o, "--net", "tap=t", "--net", "tap=t"), "given twice");
+    expect_error(PARSE(&o, "--net", "tap=a,mac=52:54:00:00:00:01", "--net",
+                       "tap=b,mac=52:54:00:00:00:01"), "same mac");
+    expect_error(PARSE(&o, "--net", "tap=0123456789abcdef"), "1 to 15 characters");
+    expect_error(PARSE(&o, "--net", "tap=t,vhost=on"), "unknown key 'vhost'");
+}
+
+static void test_rng(void)
+{
+    CHECK_EQ(PARSE(&o, "--rng"), CLI_RUN);
+    CHECK(o.rng);
+    CHECK_EQ(o.rng_bus, CLI_BUS_ROOT_PORT);
+    CHECK_EQ(PARSE(&o, "--rng=bus=0"), CLI_RUN);
+    CHECK_EQ(o.rng_bus, CLI_BUS_ZERO);
+    expect_error(PARSE(&o, "--rng", "--rng"), "given twice");
+    expect_error(PARSE(&o, "--rng=speed=fast"), "unknown key 'speed'");
+}
+
+static void test_limits(void)
+{
+    char *argv[32] = {"sluice", "--kernel", "k"};
+    char paths[CLI_MAX_DISKS + 1][32];
+    int argc = 3;
+    for (int i = 0; i <= CLI_MAX_DISKS; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "path=/d%d", i);
+        argv[argc++] = "--disk";
+        argv[argc++] = paths[i];
+    }
+    expect_error(cli_parse(argc, argv, &o, err, sizeof(err)), "at most 8 disks");
+}
+
+int main(void)
+{
+    test_disks();
+    test_nets();
+    test_rng();
+    test_limits();
+    return check_result("test_cli_devices");
+}

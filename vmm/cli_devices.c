@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --disk, --net and --rng: comma-separated key=value lists. Syntax and
+ * uniqueness only; files and taps are opened (and their errors reported) when
+ * the VM is built.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+#define CLI_KV_MAX 8
+
+struct cli_kv {
+    char key[16];
+    const char *val; /* points into the caller's copy */
+};
+
+/*
+ * Split `copy` (modified in place) into at most CLI_KV_MAX key=value pairs.
+ * Returns the number of pairs or -EINVAL with a line naming `opt`.
+ */
+static int cli_kv_split(const char *opt, char *copy, struct cli_kv *kv, char *err, size_t errlen)
+{
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || (size_t)(eq - tok) >= sizeof(kv[0].key) || n == CLI_KV_MAX) {
+            snprintf(err, errlen, "--%s: '%s' is not key=value; see sluice --help", opt, tok);
+            return -EINVAL;
+        }
+        memcpy(kv[n].key, tok, (size_t)(eq - tok));
+        kv[n].key[eq - tok] = '\0';
+        kv[n].val = eq + 1;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(kv[i].key, kv[n].key) == 0) {
+                snprintf(err, errlen, "--%s: key '%s' given twice", opt, kv[n].key);
+                return -EINVAL;
+            }
+        }
+        n++;
+    }
+    return n;
+}
+
+static int cli_parse_onoff(const char *opt, const char *key, const char *val, bool *out,
+                           char *err, size_t errlen)
+{
+    if (strcmp(val, "on") == 0 || strcmp(val, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(val, "off") == 0 || strcmp(val, "false") == 0) {
+        *out = false;
+        return 0;
+    }
+    snprintf(err, errlen, "--%s: %s=%s: use on or off", opt, key, val);
+    return -EINVAL;
+}
+
+static int cli_parse_bus(const char *opt, const char *val, enum cli_pci_bus *out, char *err,
+                         size_t errlen)
+{
+    if (strcmp(val, "port") == 0) {
+        *out = CLI_BUS_ROOT_PORT;
+        return 0;
+    }
+    if (strcmp(val, "0") == 0) {
+        *out = CLI_BUS_ZERO;
+        return 0;
+    }
+    snprintf(err, errlen, "--%s: bus=%s: use bus=port (own root port) or bus=0", opt, val);
+    return -EINVAL;
+}
+
+/* Copies `val` into a buffer of `size` bytes or fails naming the limit. */
+static int cli_copy_value(const char *opt, const char *key, const char *val, char *dst,
+                          size_t size, char *err, size_t errlen)
+{
+    size_t len = strlen(val);
+    if (len == 0 || len >= size) {
+        snprintf(err, errlen, "--%s: %s= must be 1 to %zu characters", opt, key, size - 1);
+        return -EINVAL;
+    }
+    memcpy(dst, val, len + 1);
+    return 0;
+}
+
+static int cli_unknown_key(const char *opt, const char *key, const char *known, char *err,
+                           size_t errlen)
+{
+    snprintf(err, errlen, "--%s: unknown key '%s' (known: %s)", opt, key, known);
+    return -EINVAL;
+}
+
+/* Splits a private copy of `arg`; the caller frees *copy. */
+static int cli_kv_parse(const char *opt, const char *arg, char **copy, struct cli_kv *kv,
+                        char *err, size_t errlen)
+{
+    *copy = strdup(arg ? arg : "");
+    if (!*copy) {
+        snprintf(err, errlen, "--%s: out of memory", opt);
+        return -ENOMEM;
+    }
+    return cli_kv_split(opt, *copy, kv, err, errlen);
+}
+
+static int cli_disk_apply(struct cli_disk *d, const struct cli_kv *kv, int n, char *err,
+                          size_t errlen)
+{
+    int ret = 0;
+    for (int i = 0; i < n && !ret; i++) {
+        const char *k = kv[i].key, *v = kv[i].val;
+        if (strcmp(k, "path") == 0)
+            ret = cli_copy_value("disk", k, v, d->path, sizeof(d->path), err, errlen);
+        else if (strcmp(k, "id") == 0)
+            ret = cli_copy_value("disk", k, v, d->id, sizeof(d->id), err, errlen);
+        else if (strcmp(k, "readonly") == 0)
+            ret = cli_parse_onoff("disk", k, v, &d->readonly, err, errlen);
+        else if (strcmp(k, "bus") == 0)
+            ret = cli_parse_bus("disk", v, &d->bus, err, errlen);
+        else
+            ret = cli_unknown_key("disk", k, "path, readonly, id, bus", err, errlen);
+    }
+    return ret;
+}
+
+static int cli_disk_check_unique(const struct cli_options *o, const struct cli_disk *d,
+                                 char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < o->ndisks; i++) {
+        if (strcmp(o->disks[i].id, d->id) == 0) {
+            snprintf(err, errlen, "--disk: id '%s' is used twice; give each disk its own id=",
+                     d->id);
+            return -EINVAL;
+        }
+        if (strcmp(o->disks[i].path, d->path) == 0) {
+            snprintf(err, errlen, "--disk: %s is given twice; one image can back one disk",
+                     d->path);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int cli_parse_disk(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    if (o->ndisks == CLI_MAX_DISKS) {
+        snprintf(err, errlen, "--disk: at most %d disks", CLI_MAX_DISKS);
+        return -EINVAL;
+    }
+    struct cli_kv kv[CLI_KV_MAX];
+    char *copy;
+    int n = cli_kv_parse("disk", arg, &copy, kv, err, errlen);
+    struct cli_disk d = {0};
+    int ret = n < 0 ? n : cli_disk_apply(&d, kv, n, err, errlen);
+    free(copy);
+    if (ret)
+        return -EINVAL;
+    if (!d.path[0]) {
+        snprintf(err, errlen, "--disk: path=FILE is required (e.g. --disk path=rootfs.img)");
+        return -EINVAL;
+    }
+    if (!d.id[0]) {
+        /* default ids never collide with each other; an explicit one may */
+        for (unsigned i = o->ndisks;; i++) {
+            snprintf(d.id, sizeof(d.id), "disk%u", i);
+            bool taken = false;
+            for (unsigned j = 0; j < o->ndisks; j++)
+                taken |= strcmp(o->disks[j].id, d.id) == 0;
+            if (!taken)
+                break;
+        }
+    }
+    if (cli_disk_check_unique(o, &d, err, errlen))
+        return -EINVAL;
+    o->disks[o->ndisks++] = d;
+    return 0;
+}
+
+/* "52:54:00:12:34:56" -> 6 bytes; unicast only. */
+static int cli_parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned b[6];
+    char tail;
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+               &tail) != 6 ||
+        strlen(s) != 17)
+        return -EINVAL;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return (mac[0] & 1) ? -EINVAL : 0;
+}
+
+static int cli_net_apply(struct cli_net *nd, const struct cli_kv *kv, int n, char *err,
+                         size_t errlen)
+{
+    int ret = 0;
+    for (int i = 0; i < n && !ret; i++) {
+        const char *k = kv[i].key, *v = kv[i].val;
+        if (strcmp(k, "tap") == 0) {
+            ret = cli_copy_value("net", k, v, nd->tap, sizeof(nd->tap), err, errlen);
+        } else if (strcmp(k, "mac") == 0) {
+            ret = cli_parse_mac(v, nd->mac);
+            if (ret)
+                snprintf(err, errlen, "--net: mac=%s: use a unicast address like 52:54:00:12:34:56",
+                         v);
+            nd->mac_set = true;
+        } else if (strcmp(k, "bus") == 0) {
+            ret = cli_parse_bus("net", v, &nd->bus, err, errlen);
+        } else {
+            ret = cli_unknown_key("net", k, "tap, mac, bus", err, errlen);
+        }
+    }
+    return ret;
+}
+
+int cli_parse_net(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    if (o->nnets == CLI_MAX_NETS) {
+        snprintf(err, errlen, "--net: at most %d network devices", CLI_MAX_NETS);
+        return -EINVAL;
+    }
+    struct cli_kv kv[CLI_KV_MAX];
+    char *copy;
+    int n = cli_kv_parse("net", arg, &copy, kv, err, errlen);
+    struct cli_net nd = {0};
+    int ret = n < 0 ? n : cli_net_apply(&nd, kv, n, err, errlen);
+    free(copy);
+    if (ret)
+        return -EINVAL;
+    if (!nd.tap[0]) {
+        snprintf(err, errlen, "--net: tap=NAME is required (e.g. --net tap=tap0)");
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < o->nnets; i++) {
+        if (strcmp(o->nets[i].tap, nd.tap) == 0) {
+            snprintf(err, errlen, "--net: tap %s is given twice", nd.tap);
+            return -EINVAL;
+        }
+        if (nd.mac_set && o->nets[i].mac_set && memcmp(o->nets[i].mac, nd.mac, 6) == 0) {
+            snprintf(err, errlen, "--net: two devices with the same mac");
+            return -EINVAL;
+        }
+    }
+    o->nets[o->nnets++] = nd;
+    return 0;
+}
+
+int cli_parse_rng(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    if (o->rng) {
+        snprintf(err, errlen, "--rng: given twice; one virtio-rng is enough");
+        return -EINVAL;
+    }
+    struct cli_kv kv[CLI_KV_MAX];
+    char *copy;
+    int n = cli_kv_parse("rng", arg, &copy, kv, err, errlen);
+    int ret = n < 0 ? n : 0;
+    for (int i = 0; i < n && !ret; i++) {
+        if (strcmp(kv[i].key, "bus") == 0)
+            ret = cli_parse_bus("rng", kv[i].val, &o->rng_bus, err, errlen);
+        else
+            ret = cli_unknown_key("rng", kv[i].key, "bus", err, errlen);
+    }
+    free(copy);
+    if (ret)
+        return -EINVAL;
+    o->rng = true;
+    return 0;
+}
