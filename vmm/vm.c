@@ -189,11 +189,39 @@ static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
+static int vm_create_pci(struct vm *vm, bool *user_error, char *err, size_t errlen)
+{
+    int ret = kvm_ioevent_init(&vm->ioevent, vm->vm_fd);
+    if (ret) {
+        snprintf(err, errlen, "KVM has no ioeventfd support: %s", strerror(-ret));
+        return ret;
+    }
+    struct machine_pci_config cfg = {
+        .pio = &vm->pio,
+        .mmio = &vm->mmio,
+        .sink = irq_routing_sink(&vm->irq),
+        .ioev = kvm_ioevent_sink(&vm->ioevent),
+        .ioapic = vm->machine.ioapic,
+        .mmio64_base = layout_pci_mmio64_start(guest_mem_end(&vm->mem)),
+        .opts = vm->opts,
+    };
+    for (unsigned i = 0; i < vm->mem.nregions && i < DMA_MAX_RAM_REGIONS; i++) {
+        const struct guest_mem_region *r = &vm->mem.regions[i];
+        cfg.ram[cfg.nram++] = (struct dma_ram_region){.gpa = r->gpa, .size = r->size, .host = r->host};
+    }
+    ret = machine_pci_create(&vm->pci, &cfg, user_error, err, errlen);
+    if (ret)
+        return ret;
+    vm->pci_ready = true;
+    return machine_pci_start(&vm->pci, err, errlen);
+}
+
 static int vm_build_acpi(struct vm *vm, const uint32_t *apic_ids, uint64_t *rsdp, char *err,
                          size_t errlen)
 {
     struct acpi_machine am;
     acpi_machine_init(&am, vm->opts->cpus, apic_ids);
+    acpi_machine_init_pci(&am, guest_mem_end(&vm->mem));
     void *buf = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE);
     int ret = buf ? acpi_build(&am, buf, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE, rsdp) : -EFAULT;
     if (ret)
@@ -226,7 +254,13 @@ static int vm_create_vcpus(struct vm *vm, const uint32_t *apic_ids, char *err, s
 
 static int vm_load_kernel(struct vm *vm, struct boot_linux_result *res, char *err, size_t errlen)
 {
+    /* The ECAM window is reserved in e820 as firmware does, so Linux trusts MCFG. */
+    static const struct boot_e820_extra reserved[] = {
+        {.addr = LAYOUT_ECAM_BASE, .size = LAYOUT_ECAM_SIZE, .type = BP_E820_TYPE_RESERVED},
+    };
     struct boot_linux_config cfg = {
+        .e820_extra = reserved,
+        .n_e820_extra = sizeof(reserved) / sizeof(reserved[0]),
         .kernel_path = vm->opts->kernel,
         .initrd_path = vm->opts->initrd,
         .cmdline = vm->opts->cmdline,
@@ -287,7 +321,8 @@ int vm_create(struct vm *vm, const struct cli_options *opts, const struct timesp
         return ret;
     }
     if ((ret = vm_create_buses(vm, err, errlen)) || (ret = vm_create_interrupts(vm, err, errlen)) ||
-        (ret = vm_create_loop(vm, err, errlen)) || (ret = vm_create_machine(vm, err, errlen)))
+        (ret = vm_create_loop(vm, err, errlen)) || (ret = vm_create_machine(vm, err, errlen)) ||
+        (ret = vm_create_pci(vm, user_error, err, errlen)))
         return ret;
 
     for (unsigned i = 0; i < opts->cpus; i++)
@@ -365,6 +400,9 @@ void vm_destroy(struct vm *vm)
     free(vm->vcpus);
     vm->vcpus = NULL;
     vm->nvcpus_created = 0;
+    if (vm->pci_ready)
+        machine_pci_destroy(&vm->pci);
+    vm->pci_ready = false;
     if (vm->machine_ready)
         machine_destroy(&vm->machine);
     vm->machine_ready = false;

@@ -19,7 +19,9 @@
 #include "vmm/guest_mem.h"
 #include "vmm/irq_routing.h"
 #include "vmm/kvm.h"
+#include "vmm/ioevent.h"
 #include "vmm/machine.h"
+#include "vmm/machine_pci.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vcpu.h"
 
@@ -41,6 +43,9 @@ struct vm {
     struct serial_backend serial;
     struct machine machine;
     bool machine_ready;
+    struct kvm_ioevent ioevent;
+    struct machine_pci pci;
+    bool pci_ready;
     struct event_loop loop;
     int stop_fd;            /* eventfd written by vm_request_stop */
     int signal_fd;          /* SIGINT/SIGTERM/SIGHUP */

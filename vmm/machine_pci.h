@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PCIe part of the machine: the host bridge (ECAM + 0xCF8/0xCFC), one
+ * PCIe root port per device that asked for one, and the virtio devices from
+ * the command line, with bus numbers, windows and BARs assigned before boot
+ * as firmware would.
+ *
+ * Slots on bus 0: 00:00.0 host bridge, then one slot per device in command
+ * line order (disks, nets, rng): a root port in that slot with the device at
+ * 00.0 behind it, or the device itself when it asked for bus 0.
+ *
+ * Order: after the legacy machine (its IOAPIC takes the INTx lines), before
+ * ACPI is built and vCPUs run: machine_pci_create -> machine_pci_start ->
+ * (guest runs) -> vCPUs stopped -> machine_pci_destroy.
+ */
+#ifndef SLUICE_VMM_MACHINE_PCI_H
+#define SLUICE_VMM_MACHINE_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/bus.h"
+#include "devices/ioevent.h"
+#include "devices/irq.h"
+#include "iommu/dma.h"
+#include "vmm/cli.h"
+
+struct ioapic;
+struct pci_host;
+struct virtio_blk;
+struct virtio_net;
+struct virtio_rng;
+
+struct machine_pci_config {
+    struct bus *pio, *mmio;
+    struct msi_sink sink;         /* copied */
+    struct ioevent_sink ioev;     /* copied */
+    struct ioapic *ioapic;        /* INTx lines */
+    unsigned nram;
+    struct dma_ram_region ram[DMA_MAX_RAM_REGIONS];
+    uint64_t mmio64_base;         /* from layout_pci_mmio64_start(RAM end) */
+    const struct cli_options *opts;
+};
+
+struct machine_pci {
+    struct machine_pci_config cfg;
+    struct pci_host *host;
+    unsigned next_slot;
+    unsigned ndisks, nnets;
+    struct virtio_blk *disks[CLI_MAX_DISKS];
+    struct virtio_net *nets[CLI_MAX_NETS];
+    struct virtio_rng *rng;
+};
+
+/*
+ * Build the topology and devices. Returns 0 or -errno with one line in err;
+ * *user_error is set when the cause is the user's input or host setup (an
+ * image that cannot be opened, a tap that cannot be attached). Unwinds on
+ * failure.
+ */
+int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *cfg,
+                       bool *user_error, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Start the devices' I/O threads. Returns 0 or -errno with one line in err. */
+int machine_pci_start(struct machine_pci *p, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Stop the devices and free everything. Safe on a zeroed or failed struct. */
+void machine_pci_destroy(struct machine_pci *p);
+
+#endif
