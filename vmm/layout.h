@@ -16,6 +16,7 @@
  *   0xc000_0000  32-bit PCI MMIO window
  *   0xe000_0000  PCIe ECAM (256 buses x 1 MiB)
  *   0xfec0_0000  IOAPIC
+ *   0xfed8_0000  AMD IOMMU registers (--iommu amd)
  *   0xfee0_0000  local APIC (in KVM)
  *   0xfffb_c000  KVM identity-map page and TSS (Intel VMX needs them)
  *   4 GiB        the rest of RAM
@@ -68,6 +69,8 @@
  * level-triggered, active high (sluice's IOAPIC has no polarity inversion). */
 #define LAYOUT_PCI_INTX_GSI_BASE 16
 #define LAYOUT_PCI_INTX_PINS 4
+#define LAYOUT_AMDVI_MMIO_BASE 0xfed80000ULL /* AMD IOMMU register window (as QEMU places it) */
+#define LAYOUT_AMDVI_MMIO_SIZE 0x80000ULL    /* space reserved; the model decodes what it implements */
 #define LAYOUT_IOAPIC_BASE 0xfec00000ULL
 #define LAYOUT_IOAPIC_SIZE 0x1000ULL
 #define LAYOUT_LAPIC_BASE 0xfee00000ULL
