@@ -5,6 +5,7 @@
 #include "acpi/acpi.h"
 
 #include <errno.h>
+#include <linux/pci_regs.h>
 #include <string.h>
 
 #include "acpi/acpi_internal.h"
@@ -32,6 +33,14 @@ static const struct acpi_builder acpi_builders[] = { ACPI_TABLE_LIST(ACPI_BUILDE
 #define ACPI_IOAPIC_MIN_PINS 3
 #define ACPI_4GIB (4 * LAYOUT_GiB)
 #define ACPI_IO_SPACE_SIZE 0x10000u /* 16-bit port addresses */
+/* IVinfo address widths sluice can describe (7-bit fields, in bits). */
+#define ACPI_AMD_ADDR_BITS_MIN 32
+#define ACPI_AMD_ADDR_BITS_MAX 64
+#define ACPI_PCI_CAP_ALIGN 4 /* capabilities are dword aligned */
+/* IVinfo defaults: 48-bit guest physical addresses, 64-bit IOVAs (6-level
+ * v1 tables), 4-level v2 tables. */
+#define ACPI_AMD_DEFAULT_PA_BITS 48
+#define ACPI_AMD_DEFAULT_VA_BITS 64
 
 void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *apic_ids)
 {
@@ -60,6 +69,11 @@ void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *a
     m->pm.reset_port = LAYOUT_PORT_ACPI_RESET;
     m->pm.reset_value = LAYOUT_ACPI_RESET_VALUE;
     m->pm.s5_slp_typ = LAYOUT_ACPI_S5_SLP_TYP;
+    m->amd_ivinfo = (struct acpi_amd_ivinfo){
+        .pa_bits = ACPI_AMD_DEFAULT_PA_BITS,
+        .va_bits = ACPI_AMD_DEFAULT_VA_BITS,
+        .gva_bits = ACPI_AMD_GVA_BITS_4LEVEL,
+    };
 }
 
 void acpi_machine_init_pci(struct acpi_machine *m, uint64_t ram_end)
@@ -203,6 +217,111 @@ static int acpi_check_pci(const struct acpi_machine *m)
     return 0;
 }
 
+static int acpi_check_amd_ivinfo(const struct acpi_amd_ivinfo *info)
+{
+    if (info->pa_bits < ACPI_AMD_ADDR_BITS_MIN || info->pa_bits > ACPI_AMD_ADDR_BITS_MAX ||
+        info->va_bits < ACPI_AMD_ADDR_BITS_MIN || info->va_bits > ACPI_AMD_ADDR_BITS_MAX) {
+        LOG_ERR("AMD IOMMU: IVinfo address sizes (PA %u, VA %u bits) must be %d..%d bits",
+                info->pa_bits, info->va_bits, ACPI_AMD_ADDR_BITS_MIN, ACPI_AMD_ADDR_BITS_MAX);
+        return -EINVAL;
+    }
+    if (info->gva_bits != ACPI_AMD_GVA_BITS_4LEVEL && info->gva_bits != ACPI_AMD_GVA_BITS_5LEVEL) {
+        LOG_ERR("AMD IOMMU: guest virtual address size %u: only %d or %d bits can be described",
+                info->gva_bits, ACPI_AMD_GVA_BITS_4LEVEL, ACPI_AMD_GVA_BITS_5LEVEL);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* IOMMU i's own fields, and no other IOMMU with its identity or registers. */
+static int acpi_check_amd_iommu_unit(const struct acpi_machine *m, unsigned i)
+{
+    const struct acpi_amd_iommu *a = &m->amd_iommus[i];
+
+    if (a->mmio_base == 0 || a->mmio_base % ACPI_AMD_IOMMU_MMIO_ALIGN) {
+        LOG_ERR("AMD IOMMU %u: register base 0x%llx must be non-zero and 16 KiB aligned", i,
+                (unsigned long long)a->mmio_base);
+        return -EINVAL;
+    }
+    if (a->cap_offset < PCI_STD_HEADER_SIZEOF || a->cap_offset % ACPI_PCI_CAP_ALIGN) {
+        LOG_ERR("AMD IOMMU %u: capability offset 0x%x is not a capability position", i,
+                a->cap_offset);
+        return -EINVAL;
+    }
+    if (a->nranges > ACPI_AMD_IOMMU_MAX_RANGES) {
+        LOG_ERR("AMD IOMMU %u: %u devid ranges, at most %d can be described", i, a->nranges,
+                ACPI_AMD_IOMMU_MAX_RANGES);
+        return -EINVAL;
+    }
+    if (a->emit_special && !a->ioapic_present) {
+        LOG_ERR("AMD IOMMU %u: an IOAPIC SPECIAL entry was asked for without an IOAPIC", i);
+        return -EINVAL;
+    }
+    for (unsigned j = 0; j < i; j++) {
+        const struct acpi_amd_iommu *b = &m->amd_iommus[j];
+        uint64_t gap = a->mmio_base > b->mmio_base ? a->mmio_base - b->mmio_base
+                                                   : b->mmio_base - a->mmio_base;
+
+        if ((a->pci_segment == b->pci_segment && a->devid == b->devid) ||
+            gap < ACPI_AMD_IOMMU_MMIO_ALIGN) {
+            LOG_ERR("AMD IOMMUs %u and %u share a devid or register window", j, i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static bool acpi_ranges_overlap(const struct acpi_devid_range *a, const struct acpi_devid_range *b)
+{
+    return a->first <= b->last && b->first <= a->last;
+}
+
+/* Range r of IOMMU i is non-empty and overlaps no earlier range in its segment. */
+static int acpi_check_amd_range(const struct acpi_machine *m, unsigned i, unsigned r)
+{
+    const struct acpi_devid_range *a = &m->amd_iommus[i].ranges[r];
+
+    if (a->first > a->last) {
+        LOG_ERR("AMD IOMMU %u: devid range 0x%04x..0x%04x is empty", i, a->first, a->last);
+        return -EINVAL;
+    }
+    for (unsigned j = 0; j <= i; j++) {
+        const struct acpi_amd_iommu *other = &m->amd_iommus[j];
+        unsigned end = j == i ? r : other->nranges;
+
+        if (other->pci_segment != m->amd_iommus[i].pci_segment)
+            continue;
+        for (unsigned k = 0; k < end; k++) {
+            if (acpi_ranges_overlap(a, &other->ranges[k])) {
+                LOG_ERR("AMD IOMMU %u: devids 0x%04x..0x%04x overlap 0x%04x..0x%04x of IOMMU %u",
+                        i, a->first, a->last, other->ranges[k].first, other->ranges[k].last, j);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+static int acpi_check_amd_iommus(const struct acpi_machine *m)
+{
+    int ret;
+
+    if (m->n_amd_iommus == 0)
+        return 0;
+    if (m->n_amd_iommus > ACPI_MAX_AMD_IOMMUS) {
+        LOG_ERR("%u AMD IOMMUs: at most %d can be described", m->n_amd_iommus,
+                ACPI_MAX_AMD_IOMMUS);
+        return -EINVAL;
+    }
+    ret = acpi_check_amd_ivinfo(&m->amd_ivinfo);
+    for (unsigned i = 0; i < m->n_amd_iommus && !ret; i++) {
+        ret = acpi_check_amd_iommu_unit(m, i);
+        for (unsigned r = 0; r < m->amd_iommus[i].nranges && !ret; r++)
+            ret = acpi_check_amd_range(m, i, r);
+    }
+    return ret;
+}
+
 static int acpi_check_machine(const struct acpi_machine *m)
 {
     int ret = acpi_check_cpus(m);
@@ -211,6 +330,8 @@ static int acpi_check_machine(const struct acpi_machine *m)
         ret = acpi_check_devices(m);
     if (!ret)
         ret = acpi_check_pci(m);
+    if (!ret)
+        ret = acpi_check_amd_iommus(m);
     if (ret)
         return ret;
     if (m->ioapic.pins < ACPI_IOAPIC_MIN_PINS) {

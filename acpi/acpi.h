@@ -81,6 +81,55 @@ struct acpi_pci {
 };
 
 /*
+ * AMD IOMMUs (AMD-Vi), described by the IVRS. vmm/ fills one entry per
+ * IOMMU: start from acpi_amd_iommu_init() (which derives the type-10h
+ * Feature Reporting field and the IVHD flags from the EFR), then list the
+ * devids behind it with acpi_amd_iommu_add_range(). Each IOMMU becomes an
+ * IVHD type 10h block followed by a type 11h block with identical device
+ * entries (Linux uses the last type <= 40h among the blocks sharing the
+ * first block's devid: 11h; older kernels read 10h). A single devid becomes
+ * a SELECT entry, a longer range a RANGE_START/RANGE_END pair, all with DTE
+ * setting 0.
+ */
+#define ACPI_MAX_AMD_IOMMUS 4
+#define ACPI_AMD_IOMMU_MAX_RANGES 256
+#define ACPI_AMD_IOMMU_MMIO_ALIGN 0x4000u /* 16 KiB: the register window's alignment */
+
+struct acpi_devid_range {
+    uint16_t first, last;    /* requester ids (bus << 8 | devfn), first <= last */
+};
+
+struct acpi_amd_iommu {
+    uint16_t devid;          /* the IOMMU's own PCI requester id */
+    uint8_t cap_offset;      /* config-space offset of its IOMMU capability (ID 0Fh) */
+    uint64_t mmio_base;      /* register window, 16 KiB aligned, non-zero */
+    uint16_t pci_segment;    /* PCI Segment Group */
+    uint64_t efr, efr2;      /* the 11h EFR/EFR2 images: equal to the MMIO EFR/EFR2 */
+    uint16_t iommu_info;     /* IOMMU Info: MSInum / UnitID (0 is fine) */
+    uint32_t ivhd10_feature_reporting; /* 10h IOMMU Feature Reporting (acpi_amd_iommu_init()
+                                          derives it from efr) */
+    uint8_t flags;           /* ACPI_IVHD_F_*; 11h gets only the bits it defines */
+    unsigned nranges;        /* 0..ACPI_AMD_IOMMU_MAX_RANGES */
+    struct acpi_devid_range ranges[ACPI_AMD_IOMMU_MAX_RANGES]; /* no overlaps, in any IOMMU */
+    /* The IOAPIC's requester id (00:14.0 is what Linux expects). Reserved for
+     * interrupt remapping: the SPECIAL (48h) entry, handle = MADT IOAPIC ID,
+     * is emitted only when both ioapic_present and emit_special are set. */
+    bool ioapic_present;
+    uint8_t ioapic_handle;
+    uint16_t ioapic_devid;
+    bool emit_special;
+};
+
+/* IVinfo: address widths, common to all IOMMUs (EFRSup is always set). */
+#define ACPI_AMD_GVA_BITS_4LEVEL 48 /* v2 tables with 4 levels */
+#define ACPI_AMD_GVA_BITS_5LEVEL 57 /* v2 tables with 5 levels */
+struct acpi_amd_ivinfo {
+    uint8_t pa_bits;         /* PAsize: guest physical address bits, 32..64 */
+    uint8_t va_bits;         /* VAsize: largest IOVA width, 32..64 (64: 6-level v1) */
+    uint8_t gva_bits;        /* GVAsize: ACPI_AMD_GVA_BITS_4LEVEL or _5LEVEL */
+};
+
+/*
  * Plain description of the machine. The caller owns `apic_ids` (ncpus
  * entries, vCPU index order); it is only read during acpi_build().
  * vCPU i gets ACPI Processor UID i.
@@ -97,6 +146,9 @@ struct acpi_machine {
     struct acpi_isa_dev pvpanic;   /* pvpanic, _HID "QEMU0001", no IRQ */
     struct acpi_pm_regs pm;
     struct acpi_pci pci;           /* zeroed by acpi_machine_init(): no PCI */
+    unsigned n_amd_iommus;         /* 0 (no IVRS)..ACPI_MAX_AMD_IOMMUS */
+    struct acpi_amd_ivinfo amd_ivinfo; /* acpi_machine_init(): 48/64/48 bits */
+    struct acpi_amd_iommu amd_iommus[ACPI_MAX_AMD_IOMMUS];
 };
 
 /*
@@ -115,13 +167,37 @@ void acpi_machine_init(struct acpi_machine *m, unsigned ncpus, const uint32_t *a
 void acpi_machine_init_pci(struct acpi_machine *m, uint64_t ram_end);
 
 /*
+ * Start the description of one AMD IOMMU: the given identity and EFR images,
+ * PCI segment 0, IOMMU Info 0, no devids, no IOAPIC; the 10h Feature
+ * Reporting field from acpi_amd_ivhd10_features(efr); flags Coherent, plus
+ * PreFSup/PPRSup when the EFR advertises them. Does not touch any machine.
+ */
+void acpi_amd_iommu_init(struct acpi_amd_iommu *iommu, uint16_t devid, uint8_t cap_offset,
+                         uint64_t mmio_base, uint64_t efr, uint64_t efr2);
+
+/* The type-10h IOMMU Feature Reporting field for an EFR value: XTSup, NXSup,
+ * GTSup, GLXSup, IASup, GASup, HESup, PASmax, GATS and HATS copied; the
+ * performance-counter and PPR-MSI fields 0. */
+uint32_t acpi_amd_ivhd10_features(uint64_t efr);
+
+/*
+ * Put devids first..last behind `iommu`, merged into the previous range when
+ * it continues it. -EINVAL when first > last, -ENOSPC when the table of
+ * ranges is full. Overlaps are found later by acpi_build().
+ */
+int acpi_amd_iommu_add_range(struct acpi_amd_iommu *iommu, uint16_t first, uint16_t last)
+    __attribute__((warn_unused_result));
+
+/*
  * Write the RSDP and all tables into `buf`, which represents guest-physical
  * [buf_gpa, buf_gpa + buf_size). The RSDP is placed first (at buf_gpa, which
  * must be 16-byte aligned), so the legacy 0xe0000..0xfffff scan finds it.
  *
  * Returns 0 and sets *rsdp_gpa, or:
  *   -EINVAL  a bad machine description (ncpus 0, duplicate or reserved APIC
- *            ids, IRQ out of range, ...) or bad arguments;
+ *            ids, IRQ out of range, AMD IOMMU devid ranges that are empty or
+ *            overlap, an IOMMU register base that is 0 or not 16 KiB aligned,
+ *            ...) or bad arguments;
  *   -ENOSPC  the tables do not fit in buf_size;
  *   -ENOMEM  out of memory while building AML.
  * Nothing is ever written outside `buf`; on failure the bytes written so far

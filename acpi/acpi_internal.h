@@ -39,7 +39,8 @@
     X(dsdt)                \
     X(fadt)                \
     X(madt)                \
-    X(mcfg)
+    X(mcfg)                \
+    X(ivrs)
 
 /* Where a table sits, for lookups and the final checksum pass. */
 struct acpi_table {

@@ -13,52 +13,10 @@
 
 #include <stdint.h>
 
+#include "devices/bits.h"
+
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "ACPI tables are little-endian; sluice builds them with host-order stores"
-/* --- PCI Firmware Specification 3.3, 4.1.2 MCFG -------------------------- */
-#define ACPI_SIG_MCFG "MCFG"
-#define ACPI_MCFG_REVISION 1
-#define ACPI_ECAM_BUS_SHIFT 20 /* 1 MiB of configuration space per bus */
-
-struct acpi_mcfg {
-    struct acpi_table_header header; /* Header, Signature "MCFG" */
-    uint8_t reserved[8];             /* Reserved */
-} ACPI_PACKED;
-_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG fixed part is 44 bytes");
-
-/* Table 4-3: Configuration Space Base Address Allocation Structure */
-struct acpi_mcfg_allocation {
-    uint64_t base_address;  /* Base Address (of bus 0's ECAM) */
-    uint16_t pci_segment;   /* PCI Segment Group Number */
-    uint8_t start_bus;      /* Start Bus Number */
-    uint8_t end_bus;        /* End Bus Number */
-    uint32_t reserved;      /* Reserved */
-} ACPI_PACKED;
-_Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG allocation is 16 bytes");
-
-/* --- PCI Firmware Specification 3.3, 4.5 _OSC for PCI host bridges ------- */
-#define ACPI_PCI_OSC_UUID "33DB4D5B-1FF7-401C-9657-7441C03DD766"
-#define ACPI_PCI_OSC_REVISION 1
-/* Capabilities buffer: DWORD offsets (6.2.11 _OSC) */
-#define ACPI_OSC_DWORD_STATUS 0    /* Arg3 DWORD 1: query flag / errors */
-#define ACPI_OSC_DWORD_SUPPORT 1   /* DWORD 2: Support Field */
-#define ACPI_OSC_DWORD_CONTROL 2   /* DWORD 3: Control Field */
-#define ACPI_OSC_DWORD_SIZE 4
-/* 6.2.11 _OSC return: errors in DWORD 1 */
-#define ACPI_OSC_QUERY_ENABLE ACPI_BIT(0)
-#define ACPI_OSC_ERR_FAILURE ACPI_BIT(1)
-#define ACPI_OSC_ERR_UNRECOGNIZED_UUID ACPI_BIT(2)
-#define ACPI_OSC_ERR_UNRECOGNIZED_REVISION ACPI_BIT(3)
-#define ACPI_OSC_ERR_CAPABILITIES_MASKED ACPI_BIT(4)
-/* Table 4-5: Control Field */
-#define ACPI_PCI_OSC_CTRL_PCIE_HOTPLUG ACPI_BIT(0)
-#define ACPI_PCI_OSC_CTRL_SHPC_HOTPLUG ACPI_BIT(1)
-#define ACPI_PCI_OSC_CTRL_PCIE_PME ACPI_BIT(2)
-#define ACPI_PCI_OSC_CTRL_PCIE_AER ACPI_BIT(3)
-#define ACPI_PCI_OSC_CTRL_PCIE_CAP ACPI_BIT(4)
-#define ACPI_PCI_OSC_CTRL_LTR ACPI_BIT(5)
-#define ACPI_PCI_OSC_CTRL_DPC ACPI_BIT(7)
-
 #endif
 
 #define ACPI_BIT(n) (1u << (n))
@@ -366,5 +324,151 @@ _Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG allocation is 16
 #define ACPI_PCI_OSC_CTRL_PCIE_CAP ACPI_BIT(4)
 #define ACPI_PCI_OSC_CTRL_LTR ACPI_BIT(5)
 #define ACPI_PCI_OSC_CTRL_DPC ACPI_BIT(7)
+
+/* --- AMD I/O Virtualization Technology (IOMMU) Specification 48882, ------
+ * --- 5.2 "I/O Virtualization Reporting Structure (IVRS)" ----------------- */
+#define ACPI_SIG_IVRS "IVRS"
+/* Revision: 1 = fixed-length IVHD types (10h, 11h) only; 2 = also 40h. */
+#define ACPI_IVRS_REVISION 1
+
+/* IVinfo, at offset 36 */
+#define ACPI_IVINFO_EFRSUP BIT(0)          /* EFRSup: IVHD 11h/40h carry the EFR image */
+#define ACPI_IVINFO_DMA_REMAP BIT(1)       /* DMA remap support (pre-boot DMA protection) */
+#define ACPI_IVINFO_GVASIZE GENMASK(7, 5)  /* GVAsize: guest virtual address width code */
+#define ACPI_IVINFO_PASIZE GENMASK(14, 8)  /* PAsize: physical address width, in bits */
+#define ACPI_IVINFO_VASIZE GENMASK(21, 15) /* VAsize: virtual address width, in bits */
+#define ACPI_IVINFO_HTATSRESV BIT(22)      /* HtAtsResv: ATS response range reserved */
+#define ACPI_IVINFO_GVASIZE_48 2           /* GVAsize 010b: 48 bits (4-level guest tables) */
+#define ACPI_IVINFO_GVASIZE_57 3           /* GVAsize 011b: 57 bits (5-level guest tables) */
+
+struct acpi_ivrs {
+    struct acpi_table_header header; /* Header, Signature "IVRS" */
+    uint32_t ivinfo;                 /* IVinfo */
+    uint8_t reserved[8];             /* Reserved */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_ivrs) == 48, "IVRS header is 48 bytes");
+
+/* IVHD (I/O Virtualization Hardware Definition) block types */
+#define ACPI_IVHD_TYPE_10H 0x10 /* fixed-length device entries, Feature Reporting */
+#define ACPI_IVHD_TYPE_11H 0x11 /* fixed-length device entries, EFR image */
+#define ACPI_IVHD_TYPE_40H 0x40 /* 11h plus variable-length (ACPI HID) entries */
+
+/* IVHD Flags */
+#define ACPI_IVHD_F_HTTUNEN BIT(0)   /* HtTunEn */
+#define ACPI_IVHD_F_PASSPW BIT(1)    /* PassPW */
+#define ACPI_IVHD_F_RESPASSPW BIT(2) /* ResPassPW */
+#define ACPI_IVHD_F_ISOC BIT(3)      /* Isoc */
+#define ACPI_IVHD_F_IOTLBSUP BIT(4)  /* IotlbSup */
+#define ACPI_IVHD_F_COHERENT BIT(5)  /* Coherent */
+#define ACPI_IVHD_F_PREFSUP BIT(6)   /* PreFSup (type 10h only; reserved in 11h/40h) */
+#define ACPI_IVHD_F_PPRSUP BIT(7)    /* PPRSup (type 10h only; reserved in 11h/40h) */
+#define ACPI_IVHD11_FLAGS GENMASK(5, 0) /* the flags types 11h/40h define */
+
+/* IOMMU Info */
+#define ACPI_IVHD_INFO_MSINUM GENMASK(4, 0)  /* MSInum */
+#define ACPI_IVHD_INFO_UNITID GENMASK(12, 8) /* UnitID */
+
+/* IOMMU Feature Reporting (type 10h): copies of EFR fields */
+#define ACPI_IVHD10_FEAT_XTSUP BIT(0)              /* XTSup */
+#define ACPI_IVHD10_FEAT_NXSUP BIT(1)              /* NXSup */
+#define ACPI_IVHD10_FEAT_GTSUP BIT(2)              /* GTSup */
+#define ACPI_IVHD10_FEAT_GLXSUP GENMASK(4, 3)      /* GLXSup */
+#define ACPI_IVHD10_FEAT_IASUP BIT(5)              /* IASup */
+#define ACPI_IVHD10_FEAT_GASUP BIT(6)              /* GASup */
+#define ACPI_IVHD10_FEAT_HESUP BIT(7)              /* HESup */
+#define ACPI_IVHD10_FEAT_PASMAX GENMASK(12, 8)     /* PASmax */
+#define ACPI_IVHD10_FEAT_PNCOUNTERS GENMASK(16, 13) /* PNCounters */
+#define ACPI_IVHD10_FEAT_PNBANKS GENMASK(22, 17)   /* PNBanks */
+#define ACPI_IVHD10_FEAT_MSINUMPPR GENMASK(27, 23) /* MSINumPPR */
+#define ACPI_IVHD10_FEAT_GATS GENMASK(29, 28)      /* GATS */
+#define ACPI_IVHD10_FEAT_HATS GENMASK(31, 30)      /* HATS */
+
+/* IOMMU Attributes (types 11h/40h) */
+#define ACPI_IVHD11_ATTR_HATDIS BIT(0)              /* HATDis: no host (v1) translation */
+#define ACPI_IVHD11_ATTR_PNCOUNTERS GENMASK(16, 13) /* PNCounters */
+#define ACPI_IVHD11_ATTR_PNBANKS GENMASK(22, 17)    /* PNBanks */
+#define ACPI_IVHD11_ATTR_MSINUMPPR GENMASK(27, 23)  /* MSINumPPR */
+
+/*
+ * The fields of the IOMMU Extended Feature Register (MMIO 0030h) that the
+ * type-10h Feature Reporting field mirrors. Named for the IVRS so acpi/ does
+ * not depend on the IOMMU model's register header.
+ */
+#define ACPI_IVHD_EFR_PREFSUP BIT(0)        /* PreFSup */
+#define ACPI_IVHD_EFR_PPRSUP BIT(1)         /* PPRSup */
+#define ACPI_IVHD_EFR_XTSUP BIT(2)          /* XTSup */
+#define ACPI_IVHD_EFR_NXSUP BIT(3)          /* NXSup */
+#define ACPI_IVHD_EFR_GTSUP BIT(4)          /* GTSup */
+#define ACPI_IVHD_EFR_IASUP BIT(6)          /* IASup */
+#define ACPI_IVHD_EFR_GASUP BIT(7)          /* GASup */
+#define ACPI_IVHD_EFR_HESUP BIT(8)          /* HESup */
+#define ACPI_IVHD_EFR_HATS GENMASK(11, 10)  /* HATS */
+#define ACPI_IVHD_EFR_GATS GENMASK(13, 12)  /* GATS */
+#define ACPI_IVHD_EFR_GLXSUP GENMASK(15, 14) /* GLXSup */
+#define ACPI_IVHD_EFR_PASMAX GENMASK(36, 32) /* PASmax */
+
+/* IVHD header shared by all types: type 10h ends after iommu_feature_info. */
+struct acpi_ivhd_header {
+    uint8_t type;                /* Type */
+    uint8_t flags;               /* Flags */
+    uint16_t length;             /* Length (header and device entries) */
+    uint16_t device_id;          /* DeviceID: the IOMMU's own requester ID */
+    uint16_t capability_offset;  /* Capability Offset (of the IOMMU capability block) */
+    uint64_t iommu_base_address; /* IOMMU Base Address (MMIO registers) */
+    uint16_t pci_segment_group;  /* PCI Segment Group */
+    uint16_t iommu_info;         /* IOMMU Info */
+    uint32_t iommu_feature_info; /* 10h: IOMMU Feature Reporting; 11h/40h: IOMMU Attributes */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_ivhd_header) == 24, "IVHD type 10h header is 24 bytes");
+
+struct acpi_ivhd11 {
+    struct acpi_ivhd_header h;   /* as type 10h, with IOMMU Attributes */
+    uint64_t efr_register_image; /* EFR Register Image (MMIO 0030h) */
+    uint64_t efr2_register_image; /* EFR2 Register Image (MMIO 01A0h) */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_ivhd11) == 40, "IVHD type 11h header is 40 bytes");
+
+/* IVHD device entry types. Types below 80h are 4 << (type >> 6) bytes long. */
+#define ACPI_IVHD_DEV_ALL 0x01          /* 4 bytes: every devid */
+#define ACPI_IVHD_DEV_SELECT 0x02       /* 4 bytes: one devid */
+#define ACPI_IVHD_DEV_RANGE_START 0x03  /* 4 bytes: first devid of a range */
+#define ACPI_IVHD_DEV_RANGE_END 0x04    /* 4 bytes: last devid of a range */
+#define ACPI_IVHD_DEV_ALIAS_SELECT 0x42 /* 8 bytes */
+#define ACPI_IVHD_DEV_ALIAS_RANGE 0x43  /* 8 bytes */
+#define ACPI_IVHD_DEV_EXT_SELECT 0x46   /* 8 bytes */
+#define ACPI_IVHD_DEV_EXT_RANGE 0x47    /* 8 bytes */
+#define ACPI_IVHD_DEV_SPECIAL 0x48      /* 8 bytes: IOAPIC / HPET */
+#define ACPI_IVHD_DEV_ACPI_HID 0xf0     /* variable: ACPI namespace device (40h only) */
+
+/* DTE Setting (byte 3 of every device entry) */
+#define ACPI_IVHD_DTE_INITPASS BIT(0)
+#define ACPI_IVHD_DTE_EINTPASS BIT(1)
+#define ACPI_IVHD_DTE_NMIPASS BIT(2)
+#define ACPI_IVHD_DTE_SYSMGT GENMASK(5, 4)
+#define ACPI_IVHD_DTE_LINT0PASS BIT(6)
+#define ACPI_IVHD_DTE_LINT1PASS BIT(7)
+
+/* 4-byte entries: ALL, SELECT, RANGE_START, RANGE_END */
+struct acpi_ivhd_entry4 {
+    uint8_t type;        /* Type */
+    uint16_t device_id;  /* DeviceID */
+    uint8_t dte_setting; /* DTE Setting */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_ivhd_entry4) == 4, "IVHD 4-byte entry");
+
+/* Special Variety */
+#define ACPI_IVHD_SPECIAL_IOAPIC 1
+#define ACPI_IVHD_SPECIAL_HPET 2
+
+/* Type 48h: special device (IOAPIC or HPET) and the devid it uses */
+struct acpi_ivhd_special {
+    uint8_t type;        /* Type (48h) */
+    uint16_t reserved;   /* Reserved */
+    uint8_t dte_setting; /* DTE Setting */
+    uint8_t handle;      /* Handle: the MADT IOAPIC ID / HPET number */
+    uint16_t device_id;  /* Variety-specific DeviceID (the requester ID it uses) */
+    uint8_t variety;     /* Variety */
+} ACPI_PACKED;
+_Static_assert(sizeof(struct acpi_ivhd_special) == 8, "IVHD special entry is 8 bytes");
 
 #endif

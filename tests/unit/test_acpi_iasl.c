@@ -636,6 +636,64 @@ static void test_synthetic_aml(void)
     aml_free(&a);
 }
 
+/*
+ * The IVRS of a PCIe machine with two AMD IOMMUs (one with the IOAPIC's
+ * SPECIAL entry): iasl decodes both IVHD types, every device entry, and
+ * recompiles the disassembly to the same bytes.
+ */
+static void test_ivrs_table(struct built *b)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 };
+    static const char *const expect[] = {
+        "Signature : \"IVRS\"",
+        "Virtualization Info : 00203041", /* EFRSup, GVA 48, PA 48, VA 64 */
+        "Subtable Type : 10 [Hardware Definition Block",
+        "Subtable Type : 11 [Hardware Definition Block",
+        "DeviceId : 0010",
+        "DeviceId : 0020",
+        "Capability Offset : 0040",
+        "Base Address : 00000000FED80000",
+        "Base Address : 00000000FD000000",
+        "EFR Image : 0001000000000951",
+        "Entry Type : 02",
+        "Entry Type : 03",
+        "Entry Type : 04",
+        "Entry Type : 48",
+        "Source Used Device ID : 00A0",
+        "Variety : 01",
+    };
+    /* PreFSup, GTSup, IASup, HESup, HATS 2 (6 levels), GATS 0 (4 levels), GIOSup */
+    const uint64_t efr = 0x0001000000000951ULL;
+    static struct acpi_machine m;
+    char *dsl;
+
+    acpi_machine_init(&m, ARRAY_SIZE(ids), ids);
+    acpi_machine_init_pci(&m, PCI_TEST_RAM_END);
+    m.n_amd_iommus = 2;
+    acpi_amd_iommu_init(&m.amd_iommus[0], 0x0010, 0x40, LAYOUT_AMDVI_MMIO_BASE, efr, 0);
+    CHECK_EQ(acpi_amd_iommu_add_range(&m.amd_iommus[0], 0x0000, 0x0000), 0);
+    CHECK_EQ(acpi_amd_iommu_add_range(&m.amd_iommus[0], 0x0008, 0x001a), 0);
+    CHECK_EQ(acpi_amd_iommu_add_range(&m.amd_iommus[0], 0x0100, 0x0100), 0);
+    m.amd_iommus[0].ioapic_present = true;
+    m.amd_iommus[0].ioapic_handle = m.ioapic.id;
+    m.amd_iommus[0].ioapic_devid = 0x00a0; /* 00:14.0 */
+    m.amd_iommus[0].emit_special = true;
+    acpi_amd_iommu_init(&m.amd_iommus[1], 0x0020, 0x40, 0xfd000000ULL, efr, 0);
+    CHECK_EQ(acpi_amd_iommu_add_range(&m.amd_iommus[1], 0x0200, 0x0200), 0);
+    CHECK_EQ(acpi_amd_iommu_add_range(&m.amd_iommus[1], 0x0300, 0x03ff), 0);
+    CHECK_EQ(acpi_build(&m, b->buf, LAYOUT_ACPI_ADDR, sizeof(b->buf), &b->rsdp), 0);
+    CHECK(find(b, "IVRS") != NULL);
+    if (!find(b, "IVRS"))
+        return;
+    dsl = iasl_roundtrip("ivrs", find(b, "IVRS"));
+    check_dsl_has(dsl, "ivrs", expect, ARRAY_SIZE(expect));
+    CHECK_EQ(count(dsl, "Subtable Type : 10 [Hardware Definition Block"), 2);
+    CHECK_EQ(count(dsl, "Subtable Type : 11 [Hardware Definition Block"), 2);
+    CHECK_EQ(count(dsl, "Entry Type : 48"), 2); /* in the 10h and the 11h block */
+    free(dsl);
+    free(iasl_roundtrip("xsdt-ivrs", find(b, "XSDT")));
+}
+
 int main(void)
 {
     static struct built b;
@@ -654,6 +712,7 @@ int main(void)
     test_synthetic_aml();
     test_pci_tables(&b);
     test_acpiexec_pci();
+    test_ivrs_table(&b);
     if (check_failures)
         fprintf(stderr, "iasl files kept in %s\n", tmpdir);
     else
