@@ -28,8 +28,16 @@ const char cli_usage[] =
     "  --net tap=NAME[,mac=MAC][,bus=port|0]\n"
     "                       virtio-net on a tap device (repeatable, up to 4)\n"
     "  --rng[=bus=port|0]   virtio-rng fed from the host's getrandom()\n"
+    "  --device edu[,bus=port|0]\n"
+    "                       QEMU-compatible edu DMA test device (1234:11e8)\n"
     "                       bus=port (default): behind its own PCIe root port;\n"
     "                       bus=0: directly on PCI bus 0\n"
+    "  --iommu amd[,pgtbl=v1|v1+v2][,npcache=on|off]\n"
+    "                       emulated AMD IOMMU; every PCI device is behind it\n"
+    "                       unless it says iommu=off (a key of --disk, --net,\n"
+    "                       --rng, --device); pgtbl=v1+v2 (default) also offers\n"
+    "                       guest (v2) page tables; npcache=on makes the guest\n"
+    "                       invalidate on every map\n"
     "  --help               show this text\n"
     "  --version            show the version\n"
     "\n"
@@ -39,7 +47,7 @@ const char cli_usage[] =
 enum {
     OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_HUGEPAGES,
     OPT_SERIAL, OPT_LOG_LEVEL, OPT_KVM_DEVICE, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_NET,
-    OPT_RNG,
+    OPT_RNG, OPT_DEVICE, OPT_IOMMU,
 };
 
 static const struct option cli_long_options[] = {
@@ -55,6 +63,8 @@ static const struct option cli_long_options[] = {
     {"disk", required_argument, NULL, OPT_DISK},
     {"net", required_argument, NULL, OPT_NET},
     {"rng", optional_argument, NULL, OPT_RNG},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"iommu", required_argument, NULL, OPT_IOMMU},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -175,6 +185,8 @@ static int cli_apply(int opt, const char *arg, struct cli_options *o, char *err,
     case OPT_DISK: return cli_parse_disk(arg, o, err, errlen);
     case OPT_NET: return cli_parse_net(arg, o, err, errlen);
     case OPT_RNG: return cli_parse_rng(arg, o, err, errlen);
+    case OPT_DEVICE: return cli_parse_device(arg, o, err, errlen);
+    case OPT_IOMMU: return cli_parse_iommu(arg, o, err, errlen);
     case OPT_HELP: return CLI_HELP;
     case OPT_VERSION: return CLI_VERSION;
     default:
@@ -209,6 +221,8 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
         snprintf(err, errlen, "no kernel given: use --kernel PATH (see sluice --help)");
         return -EINVAL;
     }
+    if (cli_check_devices(o, err, errlen))
+        return -EINVAL;
     if (o->hugepages && o->memory % (2 * LAYOUT_MiB)) {
         snprintf(err, errlen, "--memory must be a multiple of 2M with --hugepages");
         return -EINVAL;

@@ -31,18 +31,35 @@ enum cli_serial_mode { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_PTY, CLI_SE
  * q35's pcie-root-port) or directly on bus 0. */
 enum cli_pci_bus { CLI_BUS_ROOT_PORT = 0, CLI_BUS_ZERO };
 
+/* Whether a device sits behind the vIOMMU: by default every PCI device does
+ * when --iommu is given. */
+enum cli_iommu_place { CLI_IOMMU_DEFAULT = 0, CLI_IOMMU_ON, CLI_IOMMU_OFF };
+
+struct cli_pci_place {
+    enum cli_pci_bus bus;
+    enum cli_iommu_place iommu;
+};
+
 struct cli_disk {
     char path[CLI_PATH_MAX];
     char id[CLI_DISK_ID_MAX + 1]; /* "disk<N>" unless id= given */
     bool readonly;
-    enum cli_pci_bus bus;
+    struct cli_pci_place place;
+};
+
+enum cli_iommu_model { CLI_IOMMU_NONE = 0, CLI_IOMMU_AMD };
+
+struct cli_iommu {
+    enum cli_iommu_model model;
+    bool guest_tables;  /* advertise v2 (GTSup/GIOSup): pgtbl=v1,v2 (default) or pgtbl=v1 */
+    bool npcache;       /* capability NpCache: guest invalidates on every map */
 };
 
 struct cli_net {
     char tap[CLI_TAP_NAME_MAX + 1];
     uint8_t mac[6];
     bool mac_set;
-    enum cli_pci_bus bus;
+    struct cli_pci_place place;
 };
 
 struct cli_options {
@@ -61,7 +78,10 @@ struct cli_options {
     unsigned nnets;
     struct cli_net nets[CLI_MAX_NETS];
     bool rng;
-    enum cli_pci_bus rng_bus;
+    struct cli_pci_place rng_place;
+    bool edu;               /* --device edu: the DMA test device */
+    struct cli_pci_place edu_place;
+    struct cli_iommu iommu;
 };
 
 enum cli_result {
@@ -84,6 +104,12 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_disk(const char *arg, struct cli_options *o, char *err, size_t errlen);
 int cli_parse_net(const char *arg, struct cli_options *o, char *err, size_t errlen);
 int cli_parse_rng(const char *arg, struct cli_options *o, char *err, size_t errlen);
+int cli_parse_device(const char *arg, struct cli_options *o, char *err, size_t errlen);
+int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t errlen);
+/* After all options: iommu=on without --iommu is an error. */
+int cli_check_devices(const struct cli_options *o, char *err, size_t errlen);
+/* Is a device with this placement behind the vIOMMU? */
+bool cli_behind_iommu(const struct cli_options *o, const struct cli_pci_place *p);
 
 /* The --help text. */
 extern const char cli_usage[];

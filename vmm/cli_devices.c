@@ -76,6 +76,23 @@ static int cli_parse_bus(const char *opt, const char *val, enum cli_pci_bus *out
     return -EINVAL;
 }
 
+/* bus= and iommu=, common to every PCI device. Returns 0 when handled,
+ * 1 when `key` is not a placement key, -EINVAL on a bad value. */
+static int cli_parse_place(const char *opt, const char *key, const char *val,
+                           struct cli_pci_place *place, char *err, size_t errlen)
+{
+    if (strcmp(key, "bus") == 0)
+        return cli_parse_bus(opt, val, &place->bus, err, errlen);
+    if (strcmp(key, "iommu") == 0) {
+        bool on;
+        if (cli_parse_onoff(opt, key, val, &on, err, errlen))
+            return -EINVAL;
+        place->iommu = on ? CLI_IOMMU_ON : CLI_IOMMU_OFF;
+        return 0;
+    }
+    return 1;
+}
+
 /* Copies `val` into a buffer of `size` bytes or fails naming the limit. */
 static int cli_copy_value(const char *opt, const char *key, const char *val, char *dst,
                           size_t size, char *err, size_t errlen)
@@ -114,16 +131,16 @@ static int cli_disk_apply(struct cli_disk *d, const struct cli_kv *kv, int n, ch
     int ret = 0;
     for (int i = 0; i < n && !ret; i++) {
         const char *k = kv[i].key, *v = kv[i].val;
+        if ((ret = cli_parse_place("disk", k, v, &d->place, err, errlen)) <= 0)
+            continue;
         if (strcmp(k, "path") == 0)
             ret = cli_copy_value("disk", k, v, d->path, sizeof(d->path), err, errlen);
         else if (strcmp(k, "id") == 0)
             ret = cli_copy_value("disk", k, v, d->id, sizeof(d->id), err, errlen);
         else if (strcmp(k, "readonly") == 0)
             ret = cli_parse_onoff("disk", k, v, &d->readonly, err, errlen);
-        else if (strcmp(k, "bus") == 0)
-            ret = cli_parse_bus("disk", v, &d->bus, err, errlen);
         else
-            ret = cli_unknown_key("disk", k, "path, readonly, id, bus", err, errlen);
+            ret = cli_unknown_key("disk", k, "path, readonly, id, bus, iommu", err, errlen);
     }
     return ret;
 }
@@ -201,6 +218,8 @@ static int cli_net_apply(struct cli_net *nd, const struct cli_kv *kv, int n, cha
     int ret = 0;
     for (int i = 0; i < n && !ret; i++) {
         const char *k = kv[i].key, *v = kv[i].val;
+        if ((ret = cli_parse_place("net", k, v, &nd->place, err, errlen)) <= 0)
+            continue;
         if (strcmp(k, "tap") == 0) {
             ret = cli_copy_value("net", k, v, nd->tap, sizeof(nd->tap), err, errlen);
         } else if (strcmp(k, "mac") == 0) {
@@ -209,10 +228,8 @@ static int cli_net_apply(struct cli_net *nd, const struct cli_kv *kv, int n, cha
                 snprintf(err, errlen, "--net: mac=%s: use a unicast address like 52:54:00:12:34:56",
                          v);
             nd->mac_set = true;
-        } else if (strcmp(k, "bus") == 0) {
-            ret = cli_parse_bus("net", v, &nd->bus, err, errlen);
         } else {
-            ret = cli_unknown_key("net", k, "tap, mac, bus", err, errlen);
+            ret = cli_unknown_key("net", k, "tap, mac, bus, iommu", err, errlen);
         }
     }
     return ret;
@@ -250,25 +267,105 @@ int cli_parse_net(const char *arg, struct cli_options *o, char *err, size_t errl
     return 0;
 }
 
+/* Options made only of placement keys (--rng, --device edu). */
+static int cli_parse_place_only(const char *opt, const char *arg, struct cli_pci_place *place,
+                                char *err, size_t errlen)
+{
+    struct cli_kv kv[CLI_KV_MAX];
+    char *copy;
+    int n = cli_kv_parse(opt, arg, &copy, kv, err, errlen);
+    int ret = n < 0 ? n : 0;
+    for (int i = 0; i < n && !ret; i++) {
+        ret = cli_parse_place(opt, kv[i].key, kv[i].val, place, err, errlen);
+        if (ret > 0)
+            ret = cli_unknown_key(opt, kv[i].key, "bus, iommu", err, errlen);
+    }
+    free(copy);
+    return ret ? -EINVAL : 0;
+}
+
 int cli_parse_rng(const char *arg, struct cli_options *o, char *err, size_t errlen)
 {
     if (o->rng) {
         snprintf(err, errlen, "--rng: given twice; one virtio-rng is enough");
         return -EINVAL;
     }
+    if (cli_parse_place_only("rng", arg, &o->rng_place, err, errlen))
+        return -EINVAL;
+    o->rng = true;
+    return 0;
+}
+
+/* --device edu[,bus=...][,iommu=...]: the first word names the model. */
+int cli_parse_device(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    const char *comma = strchr(arg, ',');
+    size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (len != 3 || strncmp(arg, "edu", 3) != 0) {
+        snprintf(err, errlen, "--device %.*s: unknown device (known: edu)", (int)len, arg);
+        return -EINVAL;
+    }
+    if (o->edu) {
+        snprintf(err, errlen, "--device edu: given twice; one edu device is supported");
+        return -EINVAL;
+    }
+    if (cli_parse_place_only("device", comma ? comma + 1 : "", &o->edu_place, err, errlen))
+        return -EINVAL;
+    o->edu = true;
+    return 0;
+}
+
+int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    const char *comma = strchr(arg, ',');
+    size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (len != 3 || strncmp(arg, "amd", 3) != 0) {
+        snprintf(err, errlen, "--iommu %.*s: unknown IOMMU model (known: amd)", (int)len, arg);
+        return -EINVAL;
+    }
+    struct cli_iommu io = {.model = CLI_IOMMU_AMD, .guest_tables = true};
     struct cli_kv kv[CLI_KV_MAX];
     char *copy;
-    int n = cli_kv_parse("rng", arg, &copy, kv, err, errlen);
+    int n = cli_kv_parse("iommu", comma ? comma + 1 : "", &copy, kv, err, errlen);
     int ret = n < 0 ? n : 0;
     for (int i = 0; i < n && !ret; i++) {
-        if (strcmp(kv[i].key, "bus") == 0)
-            ret = cli_parse_bus("rng", kv[i].val, &o->rng_bus, err, errlen);
-        else
-            ret = cli_unknown_key("rng", kv[i].key, "bus", err, errlen);
+        const char *k = kv[i].key, *v = kv[i].val;
+        if (strcmp(k, "npcache") == 0) {
+            ret = cli_parse_onoff("iommu", k, v, &io.npcache, err, errlen);
+        } else if (strcmp(k, "pgtbl") == 0) {
+            if (strcmp(v, "v1") == 0 || strcmp(v, "v1+v2") == 0) {
+                io.guest_tables = v[2] == '+';
+            } else {
+                snprintf(err, errlen, "--iommu: pgtbl=%s: use v1 (host tables only) or v1+v2", v);
+                ret = -EINVAL;
+            }
+        } else {
+            ret = cli_unknown_key("iommu", k, "pgtbl, npcache", err, errlen);
+        }
     }
     free(copy);
     if (ret)
         return -EINVAL;
-    o->rng = true;
+    o->iommu = io;
     return 0;
+}
+
+bool cli_behind_iommu(const struct cli_options *o, const struct cli_pci_place *p)
+{
+    return o->iommu.model != CLI_IOMMU_NONE && p->iommu != CLI_IOMMU_OFF;
+}
+
+int cli_check_devices(const struct cli_options *o, char *err, size_t errlen)
+{
+    if (o->iommu.model != CLI_IOMMU_NONE)
+        return 0;
+    bool asked = o->rng_place.iommu == CLI_IOMMU_ON || o->edu_place.iommu == CLI_IOMMU_ON;
+    for (unsigned i = 0; i < o->ndisks; i++)
+        asked |= o->disks[i].place.iommu == CLI_IOMMU_ON;
+    for (unsigned i = 0; i < o->nnets; i++)
+        asked |= o->nets[i].place.iommu == CLI_IOMMU_ON;
+    if (!asked)
+        return 0;
+    snprintf(err, errlen, "a device asks for iommu=on but there is no IOMMU: add --iommu amd");
+    return -EINVAL;
 }

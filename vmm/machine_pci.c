@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi/acpi.h"
+#include "devices/edu.h"
 #include "devices/ioapic.h"
 #include "devices/pci/pci_host.h"
 #include "devices/pci/pci_regs.h"
@@ -13,10 +15,13 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_pci.h"
+#include "iommu/amd/amdvi.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
 #define MACHINE_PCI_MAX_SLOTS 32
+/* 00:14.0 is the devid AMD-Vi guests expect for the southbridge IOAPIC. */
+#define MACHINE_PCI_IOAPIC_SLOT 0x14
 
 static int machine_pci_create_host(struct machine_pci *p, char *err, size_t errlen)
 {
@@ -44,10 +49,12 @@ static int machine_pci_create_host(struct machine_pci *p, char *err, size_t errl
 
 /* Places `dev` in the next free slot of bus 0, behind a new root port unless
  * the user asked for bus 0. */
-static int machine_pci_place(struct machine_pci *p, struct pci_device *dev, enum cli_pci_bus bus,
-                             char *err, size_t errlen)
+static int machine_pci_place(struct machine_pci *p, struct pci_device *dev,
+                             const struct cli_pci_place *place, char *err, size_t errlen)
 {
-    if (p->next_slot >= MACHINE_PCI_MAX_SLOTS) {
+    if (p->next_slot == MACHINE_PCI_IOAPIC_SLOT)
+        p->next_slot++;
+    if (p->next_slot >= MACHINE_PCI_MAX_SLOTS || p->nslots == MACHINE_PCI_MAX_DEVICES) {
         snprintf(err, errlen, "too many PCI devices: bus 0 has %d slots", MACHINE_PCI_MAX_SLOTS);
         return -ENOSPC;
     }
@@ -55,35 +62,58 @@ static int machine_pci_place(struct machine_pci *p, struct pci_device *dev, enum
     p->next_slot++;
     struct pci_bridge *port = NULL;
     int ret = 0;
-    if (bus == CLI_BUS_ROOT_PORT) {
+    if (place->bus == CLI_BUS_ROOT_PORT) {
         ret = pci_host_add_root_port(p->host, devfn, &port);
         devfn = PCI_DEVFN_MAKE(0, 0);
     }
     if (ret == 0)
         ret = pci_host_attach(p->host, port, devfn, dev);
-    if (ret)
+    if (ret) {
         snprintf(err, errlen, "cannot place %s on the PCI bus: %s", dev->name, strerror(-ret));
-    return ret;
+        return ret;
+    }
+    p->slots[p->nslots++] = (struct machine_pci_slot){
+        .dev = dev, .port = port, .behind_iommu = cli_behind_iommu(p->cfg.opts, place)};
+    return 0;
 }
 
-static struct virtio_pci_config machine_pci_transport(const struct machine_pci *p)
+/* Puts a device's DMA behind the IOMMU when its placement asks for it. */
+static void machine_pci_dma_behind(struct machine_pci *p, struct dma_space *dma,
+                                   const struct cli_pci_place *place)
+{
+    if (!p->amdvi || !cli_behind_iommu(p->cfg.opts, place))
+        return;
+    struct dma_translator tr = amdvi_translator(p->amdvi);
+    dma_space_set_translator(dma, &tr);
+}
+
+static struct virtio_pci_config machine_pci_transport(const struct machine_pci *p,
+                                                      const struct cli_pci_place *place)
 {
     return (struct virtio_pci_config){
         .sink = &p->cfg.sink,
         .ioev = &p->cfg.ioev,
         .ram = p->cfg.ram,
         .nram = p->cfg.nram,
-        .behind_iommu = false,
+        .behind_iommu = p->amdvi && cli_behind_iommu(p->cfg.opts, place),
     };
+}
+
+/* Places a virtio device and puts its DMA behind the IOMMU if asked. */
+static int machine_pci_place_virtio(struct machine_pci *p, struct virtio_pci *vp,
+                                    const struct cli_pci_place *place, char *err, size_t errlen)
+{
+    machine_pci_dma_behind(p, virtio_pci_dma(vp), place);
+    return machine_pci_place(p, virtio_pci_pci_device(vp), place, err, errlen);
 }
 
 static int machine_pci_create_disks(struct machine_pci *p, bool *user_error, char *err,
                                     size_t errlen)
 {
     const struct cli_options *o = p->cfg.opts;
-    struct virtio_pci_config t = machine_pci_transport(p);
     for (unsigned i = 0; i < o->ndisks; i++) {
         const struct cli_disk *d = &o->disks[i];
+        struct virtio_pci_config t = machine_pci_transport(p, &d->place);
         struct virtio_blk_options bo = {.path = d->path, .readonly = d->readonly, .id = d->id};
         *user_error = true;
         int ret = virtio_blk_create(&bo, &t, &p->disks[i], err, errlen);
@@ -91,7 +121,8 @@ static int machine_pci_create_disks(struct machine_pci *p, bool *user_error, cha
             return ret;
         p->ndisks++;
         *user_error = false;
-        ret = machine_pci_place(p, virtio_blk_pci_device(p->disks[i]), d->bus, err, errlen);
+        ret = machine_pci_place_virtio(p, virtio_blk_virtio_pci(p->disks[i]), &d->place, err,
+                                       errlen);
         if (ret)
             return ret;
     }
@@ -102,9 +133,9 @@ static int machine_pci_create_nets(struct machine_pci *p, bool *user_error, char
                                    size_t errlen)
 {
     const struct cli_options *o = p->cfg.opts;
-    struct virtio_pci_config t = machine_pci_transport(p);
     for (unsigned i = 0; i < o->nnets; i++) {
         const struct cli_net *n = &o->nets[i];
+        struct virtio_pci_config t = machine_pci_transport(p, &n->place);
         struct virtio_net_options no = {.tap = n->tap, .mac_set = n->mac_set, .queue_pairs = 1};
         memcpy(no.mac, n->mac, sizeof(no.mac));
         *user_error = true;
@@ -113,7 +144,8 @@ static int machine_pci_create_nets(struct machine_pci *p, bool *user_error, char
             return ret;
         p->nnets++;
         *user_error = false;
-        ret = machine_pci_place(p, virtio_net_pci_device(p->nets[i]), n->bus, err, errlen);
+        ret = machine_pci_place_virtio(p, virtio_net_virtio_pci(p->nets[i]), &n->place, err,
+                                       errlen);
         if (ret)
             return ret;
     }
@@ -124,12 +156,106 @@ static int machine_pci_create_rng(struct machine_pci *p, char *err, size_t errle
 {
     if (!p->cfg.opts->rng)
         return 0;
-    struct virtio_pci_config t = machine_pci_transport(p);
+    const struct cli_pci_place *place = &p->cfg.opts->rng_place;
+    struct virtio_pci_config t = machine_pci_transport(p, place);
     struct virtio_rng_options ro = {0};
     int ret = virtio_rng_create(&ro, &t, &p->rng, err, errlen);
     if (ret)
         return ret;
-    return machine_pci_place(p, virtio_rng_pci_device(p->rng), p->cfg.opts->rng_bus, err, errlen);
+    return machine_pci_place_virtio(p, virtio_rng_virtio_pci(p->rng), place, err, errlen);
+}
+
+static int machine_pci_create_edu(struct machine_pci *p, char *err, size_t errlen)
+{
+    if (!p->cfg.opts->edu)
+        return 0;
+    struct edu_config ec = {.ram = p->cfg.ram, .nram = p->cfg.nram};
+    int ret = edu_create(&ec, &p->edu);
+    if (ret) {
+        snprintf(err, errlen, "cannot create the edu device: %s", strerror(-ret));
+        return ret;
+    }
+    machine_pci_dma_behind(p, edu_dma(p->edu), &p->cfg.opts->edu_place);
+    return machine_pci_place(p, edu_pci_device(p->edu), &p->cfg.opts->edu_place, err, errlen);
+}
+
+/* The AMD IOMMU: its PCI function on bus 0 (first slot after the host
+ * bridge) and its register window. Devices created after it go behind it. */
+static int machine_pci_create_amdvi(struct machine_pci *p, char *err, size_t errlen)
+{
+    const struct cli_iommu *io = &p->cfg.opts->iommu;
+    if (io->model != CLI_IOMMU_AMD)
+        return 0;
+    struct amdvi_config ac = {
+        .mmio_base = LAYOUT_AMDVI_MMIO_BASE,
+        .ram = p->cfg.ram,
+        .nram = p->cfg.nram,
+        .sink = &p->cfg.sink,
+        .npcache = io->npcache,
+        .guest_tables = io->guest_tables,
+    };
+    int ret = amdvi_create(&ac, &p->amdvi);
+    if (ret) {
+        snprintf(err, errlen, "cannot create the AMD IOMMU: %s", strerror(-ret));
+        return ret;
+    }
+    ret = bus_register(p->cfg.mmio, LAYOUT_AMDVI_MMIO_BASE, AMDVI_MMIO_SIZE, &amdvi_mmio_ops,
+                       p->amdvi, AMDVI_MMIO_BUS_SIZES, AMDVI_MMIO_BUS_ALIGNED, "amd-iommu");
+    if (ret) {
+        snprintf(err, errlen, "cannot place the AMD IOMMU registers: %s", strerror(-ret));
+        return ret;
+    }
+    p->amdvi_mmio_registered = true;
+    static const struct cli_pci_place on_bus0 = {.bus = CLI_BUS_ZERO, .iommu = CLI_IOMMU_OFF};
+    return machine_pci_place(p, amdvi_pci_device(p->amdvi), &on_bus0, err, errlen);
+}
+
+/* Adds [first, last] to the IOMMU's device entries. */
+static int machine_pci_ivrs_add(struct acpi_amd_iommu *iommu, uint16_t first, uint16_t last,
+                                char *err, size_t errlen)
+{
+    int ret = acpi_amd_iommu_add_range(iommu, first, last);
+    if (ret)
+        snprintf(err, errlen, "cannot describe devids %04x-%04x in the IVRS: %s", first, last,
+                 strerror(-ret));
+    return ret;
+}
+
+int machine_pci_describe(struct machine_pci *p, struct acpi_machine *am, char *err, size_t errlen)
+{
+    if (!p->amdvi)
+        return 0;
+    struct acpi_amd_iommu *iommu = &am->amd_iommus[0];
+    acpi_amd_iommu_init(iommu, pci_requester_id(amdvi_pci_device(p->amdvi)),
+                        amdvi_cap_offset(p->amdvi), LAYOUT_AMDVI_MMIO_BASE, amdvi_efr(p->amdvi),
+                        amdvi_efr2(p->amdvi));
+    am->n_amd_iommus = 1;
+    /* devids in ascending order: the host bridge, then slots in placement
+     * order (bus-0 slot numbers grow, and so do the buses behind root ports) */
+    int ret = machine_pci_ivrs_add(iommu, 0, 0, err, errlen);
+    for (unsigned i = 0; i < p->nslots && !ret; i++) {
+        const struct machine_pci_slot *s = &p->slots[i];
+        if (!s->behind_iommu)
+            continue;
+        if (!s->port) {
+            uint16_t rid = pci_requester_id(s->dev);
+            ret = machine_pci_ivrs_add(iommu, rid, rid, err, errlen);
+            continue;
+        }
+        struct pci_device *rp = pci_bridge_device(s->port);
+        uint16_t rp_rid = pci_requester_id(rp);
+        ret = machine_pci_ivrs_add(iommu, rp_rid, rp_rid, err, errlen);
+    }
+    /* the buses behind root ports come after every bus-0 devid */
+    for (unsigned i = 0; i < p->nslots && !ret; i++) {
+        const struct machine_pci_slot *s = &p->slots[i];
+        if (!s->behind_iommu || !s->port)
+            continue;
+        uint8_t sec = pci_cfg_get8(pci_bridge_device(s->port), PCI_SECONDARY_BUS);
+        ret = machine_pci_ivrs_add(iommu, PCI_RID_MAKE(sec, 0), PCI_RID_MAKE(sec, 0xff), err,
+                                   errlen);
+    }
+    return ret;
 }
 
 int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *cfg,
@@ -140,11 +266,15 @@ int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *c
     *user_error = false;
     int ret = machine_pci_create_host(p, err, errlen);
     if (ret == 0)
+        ret = machine_pci_create_amdvi(p, err, errlen);
+    if (ret == 0)
         ret = machine_pci_create_disks(p, user_error, err, errlen);
     if (ret == 0)
         ret = machine_pci_create_nets(p, user_error, err, errlen);
     if (ret == 0)
         ret = machine_pci_create_rng(p, err, errlen);
+    if (ret == 0)
+        ret = machine_pci_create_edu(p, err, errlen);
     if (ret == 0) {
         ret = pci_host_assign_resources(p->host);
         if (ret)
@@ -196,5 +326,9 @@ void machine_pci_destroy(struct machine_pci *p)
         virtio_net_destroy(p->nets[i]);
     if (p->rng)
         virtio_rng_destroy(p->rng);
+    edu_destroy(p->edu);
+    if (p->amdvi_mmio_registered)
+        (void)bus_unregister(p->cfg.mmio, LAYOUT_AMDVI_MMIO_BASE);
+    amdvi_destroy(p->amdvi);
     memset(p, 0, sizeof(*p));
 }

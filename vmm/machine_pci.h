@@ -6,7 +6,7 @@
  * as firmware would.
  *
  * Slots on bus 0: 00:00.0 host bridge, then one slot per device in command
- * line order (disks, nets, rng): a root port in that slot with the device at
+ * line order (disks, nets, rng, edu): a root port in that slot with the device at
  * 00.0 behind it, or the device itself when it asked for bus 0.
  *
  * Order: after the legacy machine (its IOAPIC takes the INTx lines), before
@@ -31,6 +31,12 @@ struct pci_host;
 struct virtio_blk;
 struct virtio_net;
 struct virtio_rng;
+struct edu;
+struct amdvi;
+struct acpi_machine;
+struct pci_bridge;
+struct pci_device;
+struct dma_space;
 
 struct machine_pci_config {
     struct bus *pio, *mmio;
@@ -43,14 +49,28 @@ struct machine_pci_config {
     const struct cli_options *opts;
 };
 
+/* One device placed on the PCI bus, as the IVRS needs to know it. */
+struct machine_pci_slot {
+    struct pci_device *dev;
+    struct pci_bridge *port;      /* its root port, NULL on bus 0 */
+    bool behind_iommu;
+};
+
+#define MACHINE_PCI_MAX_DEVICES (CLI_MAX_DISKS + CLI_MAX_NETS + 2)
+
 struct machine_pci {
     struct machine_pci_config cfg;
     struct pci_host *host;
     unsigned next_slot;
+    struct amdvi *amdvi;          /* --iommu amd */
+    bool amdvi_mmio_registered;
+    unsigned nslots;
+    struct machine_pci_slot slots[MACHINE_PCI_MAX_DEVICES];
     unsigned ndisks, nnets;
     struct virtio_blk *disks[CLI_MAX_DISKS];
     struct virtio_net *nets[CLI_MAX_NETS];
     struct virtio_rng *rng;
+    struct edu *edu;
 };
 
 /*
@@ -61,6 +81,10 @@ struct machine_pci {
  */
 int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *cfg,
                        bool *user_error, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Describe the IOMMU(s) for ACPI (IVRS): which devids sit behind which.
+ * No-op without an IOMMU. Returns 0 or -errno with one line in err. */
+int machine_pci_describe(struct machine_pci *p, struct acpi_machine *am, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Start the devices' I/O threads. Returns 0 or -errno with one line in err. */
 int machine_pci_start(struct machine_pci *p, char *err, size_t errlen)

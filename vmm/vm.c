@@ -222,8 +222,11 @@ static int vm_build_acpi(struct vm *vm, const uint32_t *apic_ids, uint64_t *rsdp
     struct acpi_machine am;
     acpi_machine_init(&am, vm->opts->cpus, apic_ids);
     acpi_machine_init_pci(&am, guest_mem_end(&vm->mem));
+    int ret = machine_pci_describe(&vm->pci, &am, err, errlen);
+    if (ret)
+        return ret;
     void *buf = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE);
-    int ret = buf ? acpi_build(&am, buf, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE, rsdp) : -EFAULT;
+    ret = buf ? acpi_build(&am, buf, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE, rsdp) : -EFAULT;
     if (ret)
         snprintf(err, errlen, "cannot build the ACPI tables: %s", strerror(-ret));
     return ret;

@@ -29,10 +29,10 @@ static void test_disks(void)
     CHECK_STREQ(o.disks[0].path, "/a.img");
     CHECK_STREQ(o.disks[0].id, "disk0");
     CHECK(!o.disks[0].readonly);
-    CHECK_EQ(o.disks[0].bus, CLI_BUS_ROOT_PORT);
+    CHECK_EQ(o.disks[0].place.bus, CLI_BUS_ROOT_PORT);
     CHECK_STREQ(o.disks[1].id, "data");
     CHECK(o.disks[1].readonly);
-    CHECK_EQ(o.disks[1].bus, CLI_BUS_ZERO);
+    CHECK_EQ(o.disks[1].place.bus, CLI_BUS_ZERO);
     /* an explicit id that looks like a default one: the default moves on */
     CHECK_EQ(PARSE(&o, "--disk", "path=/a,id=disk1", "--disk", "path=/b"), CLI_RUN);
     CHECK_STREQ(o.disks[1].id, "disk2");
@@ -59,7 +59,7 @@ static void test_nets(void)
     CHECK(o.nets[1].mac_set);
     CHECK_EQ(o.nets[1].mac[0], 0x52);
     CHECK_EQ(o.nets[1].mac[5], 0xef);
-    CHECK_EQ(o.nets[1].bus, CLI_BUS_ZERO);
+    CHECK_EQ(o.nets[1].place.bus, CLI_BUS_ZERO);
 
     expect_error(PARSE(&o, "--net", "mac=52:54:00:ab:cd:ef"), "tap=NAME is required");
     expect_error(PARSE(&o, "--net", "tap=t,mac=01:00:00:00:00:01"), "unicast");
@@ -76,11 +76,46 @@ static void test_rng(void)
 {
     CHECK_EQ(PARSE(&o, "--rng"), CLI_RUN);
     CHECK(o.rng);
-    CHECK_EQ(o.rng_bus, CLI_BUS_ROOT_PORT);
+    CHECK_EQ(o.rng_place.bus, CLI_BUS_ROOT_PORT);
     CHECK_EQ(PARSE(&o, "--rng=bus=0"), CLI_RUN);
-    CHECK_EQ(o.rng_bus, CLI_BUS_ZERO);
+    CHECK_EQ(o.rng_place.bus, CLI_BUS_ZERO);
     expect_error(PARSE(&o, "--rng", "--rng"), "given twice");
     expect_error(PARSE(&o, "--rng=speed=fast"), "unknown key 'speed'");
+}
+
+static void test_iommu(void)
+{
+    CHECK_EQ(PARSE(&o, "--disk", "path=/a"), CLI_RUN);
+    CHECK_EQ(o.iommu.model, CLI_IOMMU_NONE);
+    CHECK(!cli_behind_iommu(&o, &o.disks[0].place));
+
+    CHECK_EQ(PARSE(&o, "--iommu", "amd", "--disk", "path=/a", "--disk", "path=/b,iommu=off",
+                   "--device", "edu", "--rng=iommu=on,bus=0"), CLI_RUN);
+    CHECK_EQ(o.iommu.model, CLI_IOMMU_AMD);
+    CHECK(o.iommu.guest_tables);
+    CHECK(!o.iommu.npcache);
+    CHECK(cli_behind_iommu(&o, &o.disks[0].place));
+    CHECK(!cli_behind_iommu(&o, &o.disks[1].place));
+    CHECK(o.edu);
+    CHECK(cli_behind_iommu(&o, &o.edu_place));
+    CHECK(cli_behind_iommu(&o, &o.rng_place));
+    CHECK_EQ(o.rng_place.bus, CLI_BUS_ZERO);
+
+    CHECK_EQ(PARSE(&o, "--iommu", "amd,pgtbl=v1,npcache=on", "--device", "edu,bus=0,iommu=off"),
+             CLI_RUN);
+    CHECK(!o.iommu.guest_tables);
+    CHECK(o.iommu.npcache);
+    CHECK_EQ(o.edu_place.bus, CLI_BUS_ZERO);
+    CHECK(!cli_behind_iommu(&o, &o.edu_place));
+
+    expect_error(PARSE(&o, "--iommu", "intel"), "unknown IOMMU model");
+    expect_error(PARSE(&o, "--iommu", "amd,pgtbl=v3"), "pgtbl=v3");
+    expect_error(PARSE(&o, "--iommu", "amd,colour=red"), "unknown key 'colour'");
+    expect_error(PARSE(&o, "--disk", "path=/a,iommu=on"), "add --iommu amd");
+    expect_error(PARSE(&o, "--disk", "path=/a,iommu=perhaps"), "use on or off");
+    expect_error(PARSE(&o, "--device", "gpu"), "unknown device");
+    expect_error(PARSE(&o, "--device", "edu", "--device", "edu"), "given twice");
+    expect_error(PARSE(&o, "--device", "edu,speed=1"), "unknown key 'speed'");
 }
 
 static void test_limits(void)
@@ -102,5 +137,6 @@ int main(void)
     test_nets();
     test_rng();
     test_limits();
+    test_iommu();
     return check_result("test_cli_devices");
 }
