@@ -311,18 +311,22 @@ static void net_config_write(void *opaque, uint32_t off, const void *data, unsig
     LOG_RATELIMITED(LOG_LEVEL_DEBUG, "%s: config write at 0x%x dropped", n->name, off);
 }
 
-/* TUN_F_* for the guest offloads the driver accepted. */
+/* TUN_F_* for the guest offloads the driver accepted. A driver may accept
+ * combinations the spec forbids (5.1.3.1: TSO needs GUEST_CSUM, ECN needs
+ * TSO) and tun refuses: those offloads are dropped, so the tap simply sends
+ * plain packets, which every driver accepts. */
 static unsigned guest_offloads(uint64_t f)
 {
     unsigned o = 0;
 
-    if (f & BIT(VIRTIO_NET_F_GUEST_CSUM))
-        o |= TUN_F_CSUM;
+    if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM)))
+        return 0;
+    o |= TUN_F_CSUM;
     if (f & BIT(VIRTIO_NET_F_GUEST_TSO4))
         o |= TUN_F_TSO4;
     if (f & BIT(VIRTIO_NET_F_GUEST_TSO6))
         o |= TUN_F_TSO6;
-    if (f & BIT(VIRTIO_NET_F_GUEST_ECN))
+    if ((f & BIT(VIRTIO_NET_F_GUEST_ECN)) && (o & (TUN_F_TSO4 | TUN_F_TSO6)))
         o |= TUN_F_TSO_ECN;
     return o;
 }
@@ -336,8 +340,8 @@ static int net_activate(void *opaque)
 
     if (ioctl(n->tap_fd, TUNSETOFFLOAD, offloads) < 0) {
         int ret = -errno;
-        LOG_ERR("%s: tap %s: TUNSETOFFLOAD 0x%x: %s", n->name, n->tap, offloads,
-                strerror(-ret));
+        LOG_RATELIMITED(LOG_LEVEL_WARN, "%s: tap %s: TUNSETOFFLOAD 0x%x: %s", n->name, n->tap,
+                        offloads, strerror(-ret));
         return ret;
     }
     n->mrg_rxbuf = f & BIT(VIRTIO_NET_F_MRG_RXBUF);
