@@ -290,11 +290,11 @@ int machine_pci_start(struct machine_pci *p, char *err, size_t errlen)
 {
     int ret = 0;
     for (unsigned i = 0; i < p->ndisks && !ret; i++)
-        ret = virtio_blk_start(p->disks[i]);
+        ret = virtio_pci_start(virtio_blk_virtio_pci(p->disks[i]));
     for (unsigned i = 0; i < p->nnets && !ret; i++)
-        ret = virtio_net_start(p->nets[i]);
+        ret = virtio_pci_start(virtio_net_virtio_pci(p->nets[i]));
     if (!ret && p->rng)
-        ret = virtio_rng_start(p->rng);
+        ret = virtio_pci_start(virtio_rng_virtio_pci(p->rng));
     if (ret)
         snprintf(err, errlen, "cannot start the virtio I/O threads: %s", strerror(-ret));
     return ret;

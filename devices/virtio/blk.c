@@ -443,19 +443,9 @@ free_b:
     return ret;
 }
 
-struct pci_device *virtio_blk_pci_device(struct virtio_blk *b)
-{
-    return virtio_pci_pci_device(b->vp);
-}
-
 struct virtio_pci *virtio_blk_virtio_pci(struct virtio_blk *b)
 {
     return b->vp;
-}
-
-int virtio_blk_start(struct virtio_blk *b)
-{
-    return virtio_pci_start(b->vp);
 }
 
 void virtio_blk_destroy(struct virtio_blk *b)

@@ -5,8 +5,8 @@
  * io_uring; GET_ID, DISCARD and WRITE_ZEROES (when the host file punches
  * holes) complete on the I/O thread. Request parsing lives in blk_request.h.
  *
- * Order: virtio_blk_create -> pci_host_attach(virtio_blk_pci_device()) ->
- * virtio_blk_start (before the guest runs) -> ... -> virtio_blk_destroy
+ * Order: virtio_blk_create -> pci_host_attach(virtio_pci_pci_device(virtio_blk_virtio_pci())) ->
+ * virtio_pci_start (before the guest runs) -> ... -> virtio_blk_destroy
  * (after the vCPUs stopped). The device owns the image fd, its lock, the
  * io_uring and the virtio_pci function.
  */
@@ -45,11 +45,8 @@ struct virtio_blk;
 int virtio_blk_create(const struct virtio_blk_options *o, const struct virtio_pci_config *transport,
                       struct virtio_blk **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
-struct pci_device *virtio_blk_pci_device(struct virtio_blk *b);
-/* The transport, e.g. to put its DMA space behind a vIOMMU. */
+/* The transport: its PCI function, DMA space (for a vIOMMU) and start. */
 struct virtio_pci *virtio_blk_virtio_pci(struct virtio_blk *b);
-/* Start the I/O thread. Returns 0 or -errno. */
-int virtio_blk_start(struct virtio_blk *b) __attribute__((warn_unused_result));
 /* Stop the thread, wait for in-flight I/O, close and free everything. NULL ok. */
 void virtio_blk_destroy(struct virtio_blk *b);
 

@@ -600,19 +600,9 @@ free_n:
     return ret;
 }
 
-struct pci_device *virtio_net_pci_device(struct virtio_net *n)
-{
-    return virtio_pci_pci_device(n->vp);
-}
-
 struct virtio_pci *virtio_net_virtio_pci(struct virtio_net *n)
 {
     return n->vp;
-}
-
-int virtio_net_start(struct virtio_net *n)
-{
-    return virtio_pci_start(n->vp);
 }
 
 void virtio_net_destroy(struct virtio_net *n)

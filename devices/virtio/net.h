@@ -11,8 +11,8 @@
  * up to a budget per turn. The tap fd is non-blocking: the I/O thread never
  * blocks on it.
  *
- * Order: virtio_net_create -> pci_host_attach(virtio_net_pci_device()) ->
- * virtio_net_start -> ... -> virtio_net_destroy (after the vCPUs stopped).
+ * Order: virtio_net_create -> pci_host_attach(virtio_pci_pci_device(virtio_net_virtio_pci())) ->
+ * virtio_pci_start -> ... -> virtio_net_destroy (after the vCPUs stopped).
  * The device owns the tap fd and the virtio_pci function.
  */
 #ifndef SLUICE_DEVICES_VIRTIO_NET_H
@@ -56,9 +56,7 @@ struct virtio_net;
 int virtio_net_create(const struct virtio_net_options *o, const struct virtio_pci_config *transport,
                       struct virtio_net **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
-struct pci_device *virtio_net_pci_device(struct virtio_net *n);
 struct virtio_pci *virtio_net_virtio_pci(struct virtio_net *n);
-int virtio_net_start(struct virtio_net *n) __attribute__((warn_unused_result));
 /* NULL ok. */
 void virtio_net_destroy(struct virtio_net *n);
 

@@ -170,19 +170,9 @@ int virtio_rng_create(const struct virtio_rng_options *o, const struct virtio_pc
     return 0;
 }
 
-struct pci_device *virtio_rng_pci_device(struct virtio_rng *r)
-{
-    return virtio_pci_pci_device(r->vp);
-}
-
 struct virtio_pci *virtio_rng_virtio_pci(struct virtio_rng *r)
 {
     return r->vp;
-}
-
-int virtio_rng_start(struct virtio_rng *r)
-{
-    return virtio_pci_start(r->vp);
 }
 
 void virtio_rng_destroy(struct virtio_rng *r)

@@ -4,8 +4,8 @@
  * writable buffer the driver posts is filled from getrandom() (at most
  * VIRTIO_RNG_MAX_FILL bytes per buffer) on the device's I/O thread.
  *
- * Order: virtio_rng_create -> pci_host_attach(virtio_rng_pci_device()) ->
- * virtio_rng_start -> ... -> virtio_rng_destroy (after the vCPUs stopped).
+ * Order: virtio_rng_create -> pci_host_attach(virtio_pci_pci_device(virtio_rng_virtio_pci())) ->
+ * virtio_pci_start -> ... -> virtio_rng_destroy (after the vCPUs stopped).
  */
 #ifndef SLUICE_DEVICES_VIRTIO_RNG_H
 #define SLUICE_DEVICES_VIRTIO_RNG_H
@@ -33,9 +33,7 @@ struct virtio_rng;
 int virtio_rng_create(const struct virtio_rng_options *o, const struct virtio_pci_config *transport,
                       struct virtio_rng **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
-struct pci_device *virtio_rng_pci_device(struct virtio_rng *r);
 struct virtio_pci *virtio_rng_virtio_pci(struct virtio_rng *r);
-int virtio_rng_start(struct virtio_rng *r) __attribute__((warn_unused_result));
 /* NULL ok. */
 void virtio_rng_destroy(struct virtio_rng *r);
 

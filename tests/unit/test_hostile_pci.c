@@ -769,7 +769,7 @@ static int hp_create(struct hp *m)
         fprintf(stderr, "virtio-blk: %s\n", err);
         return ret;
     }
-    ret = place(m, virtio_blk_pci_device(m->blk), 1, true, "virtio-blk", V_BLK,
+    ret = place(m, virtio_pci_pci_device(virtio_blk_virtio_pci(m->blk)), 1, true, "virtio-blk", V_BLK,
                 virtio_blk_virtio_pci(m->blk));
     if (ret)
         return ret;
@@ -778,7 +778,7 @@ static int hp_create(struct hp *m)
         fprintf(stderr, "virtio-rng: %s\n", err);
         return ret;
     }
-    ret = place(m, virtio_rng_pci_device(m->rng), 2, false, "virtio-rng", V_RNG,
+    ret = place(m, virtio_pci_pci_device(virtio_rng_virtio_pci(m->rng)), 2, false, "virtio-rng", V_RNG,
                 virtio_rng_virtio_pci(m->rng));
     if (ret)
         return ret;
@@ -793,7 +793,7 @@ static int hp_create(struct hp *m)
         fprintf(stderr, "virtio-net left out (cannot create a tap here): %s\n", err);
         m->net = NULL;
     } else {
-        ret = place(m, virtio_net_pci_device(m->net), 4, true, "virtio-net", V_NET,
+        ret = place(m, virtio_pci_pci_device(virtio_net_virtio_pci(m->net)), 4, true, "virtio-net", V_NET,
                     virtio_net_virtio_pci(m->net));
         if (ret)
             return ret;
@@ -802,8 +802,8 @@ static int hp_create(struct hp *m)
 
     if ((ret = pci_host_assign_resources(m->host)))
         return ret;
-    if ((ret = virtio_blk_start(m->blk)) || (ret = virtio_rng_start(m->rng)) ||
-        (m->net && (ret = virtio_net_start(m->net))))
+    if ((ret = virtio_pci_start(virtio_blk_virtio_pci(m->blk))) || (ret = virtio_pci_start(virtio_rng_virtio_pci(m->rng))) ||
+        (m->net && (ret = virtio_pci_start(virtio_net_virtio_pci(m->net)))))
         return ret;
     record_firmware_view(m);
     return 0;

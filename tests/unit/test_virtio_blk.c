@@ -513,8 +513,8 @@ static void test_device(void)
                                sizeof(err)),
              -EAGAIN);
     CHECK(strstr(err, "locked") != NULL);
-    dev = virtio_blk_pci_device(b);
-    CHECK_EQ(virtio_blk_start(b), 0);
+    dev = virtio_pci_pci_device(virtio_blk_virtio_pci(b));
+    CHECK_EQ(virtio_pci_start(virtio_blk_virtio_pci(b)), 0);
     cfg_wr(PCI_BASE_ADDRESS_4, (uint32_t)DEV_BAR4, 4);
     cfg_wr(PCI_BASE_ADDRESS_5, (uint32_t)(DEV_BAR4 >> 32), 4);
     cfg_wr(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
