@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DSLUICE_SANITIZE=ON -DSLUICE_FUZZ=ON \
     -DSLUICE_E2E=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$ROOT/build-fuzz" -j "$(nproc)" --target fuzz_virtio_blk
+cmake --build "$ROOT/build-fuzz" -j "$(nproc)" --target fuzz_virtio_blk fuzz_amdvi
 
 status=0
 echo "== fuzzing (clang, ASan+UBSan) =="
