@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config linux-libc-dev
 qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools zstd python3
-liburing-dev clang libclang-rt-14-dev iproute2"
+liburing-dev clang libclang-rt-14-dev iproute2 iperf3"
 
 missing=""
 for p in $PACKAGES; do

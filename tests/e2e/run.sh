@@ -4,7 +4,7 @@
 #   --sluice PATH     sluice binary (default $SLUICE, else build/sluice)
 #   --vmm LIST        comma-separated: sluice,qemu-q35,qemu-microvm (default sluice)
 #   --results DIR     keep consoles and verdicts in DIR (default: a temp dir, removed)
-#   --timeout SECONDS test host time limit (default 1500)
+#   --timeout SECONDS test host time limit (default 2400)
 #   --guest-append S  add S to every guest kernel command line (e.g. quiet)
 #   --collect         exit 0 once every run has a verdict, whatever it is
 #                     (ctest judges them one by one with verdict.sh)
@@ -17,7 +17,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 sluice=${SLUICE:-$(cd "$E2E_DIR/../.." && pwd)/build/sluice}
-vmms=sluice results="" timeout=1500 append="" collect=0
+vmms=sluice results="" timeout=2400 append="" collect=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sluice) sluice=$2; shift 2 ;;
@@ -66,7 +66,8 @@ kinfo=$("$E2E_DIR/kernel.sh") || skip_all "no guest kernel obtainable (see kerne
 eval "$kinfo"
 initrd=$results/guest-initrd.img
 "$E2E_DIR/initramfs.sh" "$initrd" "$E2E_DIR/guest-init" "$KROOT" "$KVER" \
-	pvpanic-mmio pvpanic-pci -- "$E2E_DIR/scenarios=scenarios"
+	pvpanic-mmio pvpanic-pci virtio_blk virtio_net virtio_rng -- \
+	"$E2E_DIR/scenarios=scenarios" "$E2E_DIR/common.sh=lib/sluice-e2e.sh"
 
 inner=(env SLUICE="$sluice" E2E_GUEST_APPEND="$append" "$E2E_DIR/scenarios-run.sh" "$VMLINUZ" "$initrd" "$results" "$vmms" "$@")
 start=$(now)

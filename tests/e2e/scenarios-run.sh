@@ -5,10 +5,16 @@
 # with vmx/svm). Boots each SCENARIO under each VMM of the comma-separated
 # VMMS list and writes into RESULTS, per run NAME@VMM:
 #   .console (guest console), .stderr (VMM stderr), .verdict (one line:
-#   PASS|FAIL|SKIP SECONDS REASON). Prints the verdict lines as it goes.
+#   PASS|FAIL|SKIP SECONDS REASON), .host (output of the host-side hooks and
+#   device setup). Prints the verdict lines as it goes.
+# A scenario with devices (SCENARIO_DISKS, SCENARIO_NETS, SCENARIO_RNG) gets
+# them created here (disk images in RUN_DIR, taps) before its optional
+# host_setup() runs; host_teardown() runs after the VMM exits, then check().
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/vmm.sh"
+. "$E2E_DIR/common.sh"
+. "$E2E_DIR/devices.sh"
 
 [ $# -ge 5 ] || die "usage: scenarios-run.sh KERNEL INITRD RESULTS VMMS SCENARIO..."
 kernel=$1 initrd=$2 results=$3 vmms=$4
@@ -24,6 +30,7 @@ run_one() (
 	SCENARIO_CPUS=1 SCENARIO_MEMORY=256M SCENARIO_TIMEOUT=180 SCENARIO_CMDLINE=""
 	SCENARIO_KERNEL=bzimage # or vmlinux: the uncompressed ELF next to it (kernel.sh)
 	SCENARIO_VMMS=""        # comma-separated VMMs the scenario applies to (empty: all)
+	SCENARIO_DISKS="" SCENARIO_NETS="" SCENARIO_RNG="" # devices, see vmm.sh
 	. "$E2E_DIR/check.sh"
 	. "$E2E_DIR/scenarios/$name.sh"
 	verdict() { echo "$1 $2 $3" >"$out.verdict"; echo "SLUICE-E2E-VERDICT $name@$vmm $1 ${2}s $3"; }
@@ -36,10 +43,43 @@ run_one() (
 		verdict SKIP 0 "scenario applies only to $SCENARIO_VMMS"
 		return 0
 	fi
-	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
+	# Per-run scratch (disk images, host-side hook files): tmpfs.
+	RUN_DIR=$scratch/$name@$vmm.d
+	mkdir -p "$RUN_DIR"
+	: >"$out.host"
+	devices_up=0 hooks_up=0
+	# teardown_hooks: host_teardown, once (after the VMM, or on the way out).
+	teardown_hooks() {
+		[ "$hooks_up" = 1 ] || return 0
+		hooks_up=0
+		host_teardown >>"$out.host" 2>&1 || true
+	}
+	cleanup() {
+		teardown_hooks
+		[ "$devices_up" = 0 ] || dev_teardown "$SCENARIO_NETS" >>"$out.host" 2>&1
+		rm -rf "$RUN_DIR"
+	}
+	trap cleanup EXIT
 	local image=$kernel
 	[ "$SCENARIO_KERNEL" != vmlinux ] || image=${kernel/\/vmlinuz-/\/vmlinux-}
+	if ! why=$(vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG"); then
+		verdict SKIP 0 "$why"
+		return 0
+	fi
+	devices_up=1
+	if ! why=$(dev_setup "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" 2>>"$out.host"); then
+		verdict FAIL 0 "device setup: $why"
+		return 0
+	fi
+	declare -F host_teardown >/dev/null && hooks_up=1
+	if declare -F host_setup >/dev/null && ! host_setup >>"$out.host" 2>&1; then
+		verdict FAIL 0 "host_setup failed (see $name@$vmm.host)"
+		return 0
+	fi
+	# After host_setup, which may add to SCENARIO_CMDLINE.
+	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
 	vmm_argv "$vmm" "$image" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
+	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG"
 	echo "${VMM_ARGV[*]}" >"$out.argv"
 
 	# The VMM writes the console byte by byte: keep it off 9p (in the test
@@ -64,6 +104,7 @@ run_one() (
 	tr -d '\r' <"$raw" >"$out.console"
 	mv "$raw.err" "$out.stderr"
 	rm -f "$raw"
+	teardown_hooks
 
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		verdict FAIL "$secs" "timed out after ${SCENARIO_TIMEOUT}s"

@@ -12,10 +12,10 @@ set(SLUICE_E2E_RESULTS ${CMAKE_BINARY_DIR}/e2e-results)
 file(GLOB SLUICE_E2E_SCENARIOS CONFIGURE_DEPENDS ${SLUICE_E2E_DIR}/scenarios/*.sh)
 
 add_test(NAME e2e/testbed
-         COMMAND ${SLUICE_E2E_DIR}/run.sh --collect --timeout 1700
+         COMMAND ${SLUICE_E2E_DIR}/run.sh --collect --timeout 2600
                  --sluice ${CMAKE_BINARY_DIR}/sluice --results ${SLUICE_E2E_RESULTS})
 set_tests_properties(e2e/testbed PROPERTIES
-  LABELS e2e TIMEOUT 1800 SKIP_RETURN_CODE 77 FIXTURES_SETUP sluice_e2e)
+  LABELS e2e TIMEOUT 2700 SKIP_RETURN_CODE 77 FIXTURES_SETUP sluice_e2e)
 
 foreach(script ${SLUICE_E2E_SCENARIOS})
   get_filename_component(name ${script} NAME_WE)

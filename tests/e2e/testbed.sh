@@ -30,14 +30,15 @@ qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not installed 
 kinfo=$("$E2E_DIR/kernel.sh") || exit $?
 eval "$kinfo"
 
-# The test host initramfs depends only on the kernel and host-init: cache it.
+# The test host initramfs depends only on the kernel, host-init and the
+# module list below: cache it.
 hostimg=$SLUICE_CACHE/testbed/host-$KVER.img
 if [ ! -e "$hostimg" ] || [ "$E2E_DIR/host-init" -nt "$hostimg" ] ||
-	[ "$E2E_DIR/initramfs.sh" -nt "$hostimg" ]; then
+	[ "$E2E_DIR/initramfs.sh" -nt "$hostimg" ] || [ "$0" -nt "$hostimg" ]; then
 	mkdir -p "$(dirname "$hostimg")"
 	log "building test host initramfs $hostimg"
 	"$E2E_DIR/initramfs.sh" "$hostimg" "$E2E_DIR/host-init" "$KROOT" "$KVER" \
-		9p 9pnet_virtio kvm-amd virtio-rng
+		9p 9pnet_virtio kvm-amd virtio-rng tun
 fi
 
 # The command runs from a script on the shared root, named on the cmdline.

@@ -37,6 +37,75 @@ vmm_argv() {
 	esac
 }
 
+# Devices, described the same way for every VMM (see devices.sh):
+#   disks   words NAME[:ro][:bus0]: virtio-blk on the raw image DIR/NAME.img,
+#           read-only with :ro, directly on bus 0 with :bus0, otherwise
+#           behind its own PCIe root port
+#   nets    words port|bus0, one per virtio-net NIC; NIC i uses the tap
+#           $(tap_name i) (devices.sh) and MAC $(nic_mac i)
+#   rng     port, bus0 or empty: one virtio-rng
+# vmm_devices VMM DIR DISKS NETS RNG: append the VMM's arguments for them to
+# VMM_ARGV (after vmm_argv). qemu-microvm has no PCI: fails with a reason.
+vmm_devices() {
+	local vmm=$1 dir=$2 disks=$3 nets=$4 rng=$5
+	local spec name opts bus arg i=0
+	# shellcheck disable=SC2034 # counted through _qemu_pci_device's nameref
+	local port=0
+	[ -n "$disks$nets$rng" ] || return 0
+	[ "$vmm" != qemu-microvm ] || { echo "qemu-microvm has no PCI for virtio-pci devices"; return 1; }
+	for spec in $disks; do
+		name=${spec%%:*} opts=":${spec#"$name"}:"
+		bus=port
+		[[ $opts != *:bus0:* ]] || bus=bus0
+		if [ "$vmm" = sluice ]; then
+			arg="path=$dir/$name.img,id=$name"
+			[[ $opts != *:ro:* ]] || arg="$arg,readonly=on"
+			[ "$bus" = port ] || arg="$arg,bus=0"
+			VMM_ARGV+=(--disk "$arg")
+		else
+			local drive="file=$dir/$name.img,if=none,id=drive-$name,format=raw"
+			[[ $opts != *:ro:* ]] || drive="$drive,readonly=on"
+			VMM_ARGV+=(-drive "$drive")
+			_qemu_pci_device port "$bus" "virtio-blk-pci,drive=drive-$name"
+		fi
+	done
+	for bus in $nets; do
+		if [ "$vmm" = sluice ]; then
+			arg="tap=$(tap_name "$i"),mac=$(nic_mac "$i")"
+			[ "$bus" = port ] || arg="$arg,bus=0"
+			VMM_ARGV+=(--net "$arg")
+		else
+			VMM_ARGV+=(-netdev "tap,id=net$i,ifname=$(tap_name "$i"),script=no,downscript=no,vhost=off")
+			_qemu_pci_device port "$bus" "virtio-net-pci,netdev=net$i,mac=$(nic_mac "$i")"
+		fi
+		i=$((i + 1))
+	done
+	if [ -n "$rng" ]; then
+		if [ "$vmm" = sluice ]; then
+			if [ "$rng" = port ]; then VMM_ARGV+=(--rng); else VMM_ARGV+=(--rng=bus=0); fi
+		else
+			_qemu_pci_device port "$rng" virtio-rng-pci
+		fi
+	fi
+}
+
+# _qemu_pci_device PORTVAR BUS DEVICE: add a QEMU -device, behind a new
+# pcie-root-port (1b36:000c, like sluice's) or on pcie.0 (bus0). Modern-only
+# (disable-legacy=on): on pcie.0 QEMU would otherwise make a transitional
+# device (1af4:10xx) where sluice has a modern one (1af4:104x).
+_qemu_pci_device() {
+	local -n _port=$1
+	local bus=$2 dev=$3
+	case $bus in
+	bus0) VMM_ARGV+=(-device "$dev,bus=pcie.0,disable-legacy=on") ;;
+	port)
+		_port=$((_port + 1))
+		VMM_ARGV+=(-device "pcie-root-port,id=rp$_port,chassis=$_port,slot=$_port"
+			-device "$dev,bus=rp$_port,disable-legacy=on") ;;
+	*) die "bad bus '$bus' (port or bus0)" ;;
+	esac
+}
+
 # vmm_status VMM RC STDERR_FILE: print RC in sluice's terms.
 vmm_status() {
 	local vmm=$1 rc=$2 errfile=$3

@@ -1,0 +1,102 @@
+# Helpers shared by the guest (busybox sh: guest-init sources this as
+# /lib/sluice-e2e.sh) and the host side (bash: check.sh, devices.sh).
+# POSIX sh only. Sourced.
+
+# Disk images hold a known pattern: 512-byte blocks, block N of a pattern
+# tagged TAG is the text "TAG block N" padded with spaces to 511 bytes and a
+# newline. Any misplaced, lost or stale block changes a checksum.
+# pattern TAG FIRST COUNT: blocks FIRST..FIRST+COUNT-1 of pattern TAG on stdout.
+pattern() {
+	awk -v t="$1" -v f="$2" -v n="$3" \
+		'BEGIN { for (i = f; i < f + n; i++) printf "%-511s\n", t " block " i }'
+}
+# pattern_sha TAG FIRST COUNT: its sha256.
+pattern_sha() { pattern "$@" | sha256sum | cut -d' ' -f1; }
+
+# Networking: NIC i of a scenario is on the host's tap $(tap_name i) with
+# address 10.0.i.1/24; the guest takes 10.0.i.2.
+tap_name() { echo "e2etap$1"; }
+nic_mac() { printf '52:54:00:12:34:%02x\n' $((0x56 + $1)); }
+host_ip() { echo "10.0.$1.1"; }
+guest_ip() { echo "10.0.$1.2"; }
+
+# ---- guest side -------------------------------------------------------------
+
+# disk_by_name NAME: the block device (vda, ...) whose first block is block 0
+# of pattern NAME (the host wrote it); nothing when there is none.
+disk_by_name() {
+	local d
+	for d in /sys/block/vd*; do
+		[ -e "$d" ] || continue
+		d=${d##*/}
+		if dd if="/dev/$d" bs=512 count=1 2>/dev/null | head -n 1 | grep -q "^$1 block 0 "; then
+			echo "$d"
+			return 0
+		fi
+	done
+}
+
+# nic_by_mac MAC: the network interface with that MAC.
+nic_by_mac() {
+	local n
+	for n in /sys/class/net/*; do
+		[ "$(cat "$n/address" 2>/dev/null)" = "$1" ] && { echo "${n##*/}"; return 0; }
+	done
+}
+
+# net_up I: bring up NIC I (found by its MAC) with the guest address;
+# prints the interface name.
+net_up() {
+	local nic
+	nic=$(nic_by_mac "$(nic_mac "$1")")
+	[ -n "$nic" ] || return 1
+	ip link set lo up
+	ip addr add "$(guest_ip "$1")/24" dev "$nic" && ip link set "$nic" up || return 1
+	echo "$nic"
+}
+
+# disk_sha DEV FIRST COUNT: sha256 of 512-byte blocks FIRST.. of /dev/DEV,
+# read with O_DIRECT (from the device, not the page cache). FIRST and COUNT
+# are multiples of 8.
+disk_sha() {
+	dd if="/dev/$1" bs=4096 skip=$(($2 / 8)) count=$(($3 / 8)) iflag=direct 2>/dev/null |
+		sha256sum | cut -d' ' -f1
+}
+
+# blk_read_check DEV TAG COUNT: "ok" when the first COUNT blocks of DEV are
+# pattern TAG, else what differs.
+blk_read_check() {
+	local got exp
+	got=$(disk_sha "$1" 0 "$3")
+	exp=$(pattern_sha "$2" 0 "$3")
+	if [ "$got" = "$exp" ]; then echo ok; else echo "sha256 $got, expected $exp"; fi
+}
+
+# pci_of DEVPATH: the PCI address (0000:bb:dd.f) a sysfs device sits on.
+pci_of() {
+	readlink -f "$1" | tr '/' '\n' | grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n 1
+}
+
+# irq_count NAME_EREGEX: the total count (all CPUs) of the /proc/interrupts
+# lines whose action name matches.
+irq_count() {
+	awk -v re="$1" '$NF ~ re { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break }
+		END { print s + 0 }' /proc/interrupts
+}
+
+# pci_list: one line per PCI device:
+#   BDF VENDOR:DEVICE CLASS PARENT DRIVER CONFIG_BYTES
+# (PARENT: the bridge it sits behind, "-" on a root bus; DRIVER "-" when
+# none; CONFIG_BYTES 4096 when the extended config space is reachable).
+pci_list() {
+	local d bdf parent drv
+	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d" ] || continue
+		bdf=${d##*/}
+		parent=$(basename "$(dirname "$(readlink -f "$d")")")
+		case $parent in pci*) parent=- ;; esac
+		drv=-
+		[ ! -e "$d/driver" ] || drv=$(basename "$(readlink -f "$d/driver")")
+		echo "$bdf $(cut -c3- "$d/vendor"):$(cut -c3- "$d/device") $(cat "$d/class") $parent $drv $(wc -c <"$d/config")"
+	done
+}
