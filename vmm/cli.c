@@ -16,7 +16,16 @@ const char cli_usage[] =
     "  --kernel PATH        bzImage or uncompressed vmlinux ELF (required)\n"
     "  --initrd PATH        initramfs / initrd image\n"
     "  --cmdline STR        kernel command line (default: \"" CLI_DEFAULT_CMDLINE "\")\n"
-    "  --cpus N             number of vCPUs, 1-255 (default 1)\n"
+    "  --cpus N             number of vCPUs, 1-1024 (default 1; at most what KVM allows)\n"
+    "  --topology sockets=S,cores=C,threads=T[,apic-id-stride=N]\n"
+    "                       vCPU topology as on real x86: APIC ID = socket, core and\n"
+    "                       thread fields, each as wide as its count rounded up to a\n"
+    "                       power of two (sockets=2,cores=3: IDs 0,1,2,4,5,6);\n"
+    "                       apic-id-stride spaces the sockets further apart\n"
+    "                       (sockets=2,cores=2,apic-id-stride=256: 0,1,256,257);\n"
+    "                       counts left out are 1 (cores: from --cpus)\n"
+    "  --apic-ids LIST      explicit APIC IDs, vCPU 0 first, e.g. 0,1,2,300\n"
+    "                       APIC IDs above 254 need --iommu amd (intremap=on)\n"
     "  --memory SIZE        guest RAM, K/M/G suffixes (default 512M)\n"
     "  --hugepages          back guest RAM with 2 MiB huge pages\n"
     "  --serial MODE        COM1 backend: stdio (default), file=PATH, pty, off\n"
@@ -32,12 +41,13 @@ const char cli_usage[] =
     "                       QEMU-compatible edu DMA test device (1234:11e8)\n"
     "                       bus=port (default): behind its own PCIe root port;\n"
     "                       bus=0: directly on PCI bus 0\n"
-    "  --iommu amd[,pgtbl=v1|v1+v2][,npcache=on|off]\n"
+    "  --iommu amd[,pgtbl=v1|v1+v2][,npcache=on|off][,intremap=on|off]\n"
     "                       emulated AMD IOMMU; every PCI device is behind it\n"
     "                       unless it says iommu=off (a key of --disk, --net,\n"
     "                       --rng, --device); pgtbl=v1+v2 (default) also offers\n"
     "                       guest (v2) page tables; npcache=on makes the guest\n"
-    "                       invalidate on every map\n"
+    "                       invalidate on every map; intremap=on (default)\n"
+    "                       offers interrupt remapping (x2APIC, GA IRTEs)\n"
     "  --help               show this text\n"
     "  --version            show the version\n"
     "\n"
@@ -47,7 +57,7 @@ const char cli_usage[] =
 enum {
     OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_HUGEPAGES,
     OPT_SERIAL, OPT_LOG_LEVEL, OPT_KVM_DEVICE, OPT_HELP, OPT_VERSION, OPT_DISK, OPT_NET,
-    OPT_RNG, OPT_DEVICE, OPT_IOMMU,
+    OPT_RNG, OPT_DEVICE, OPT_IOMMU, OPT_TOPOLOGY, OPT_APIC_IDS,
 };
 
 static const struct option cli_long_options[] = {
@@ -65,6 +75,8 @@ static const struct option cli_long_options[] = {
     {"rng", optional_argument, NULL, OPT_RNG},
     {"device", required_argument, NULL, OPT_DEVICE},
     {"iommu", required_argument, NULL, OPT_IOMMU},
+    {"topology", required_argument, NULL, OPT_TOPOLOGY},
+    {"apic-ids", required_argument, NULL, OPT_APIC_IDS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -172,7 +184,11 @@ static int cli_apply(int opt, const char *arg, struct cli_options *o, char *err,
     case OPT_KERNEL: o->kernel = arg; return 0;
     case OPT_INITRD: o->initrd = arg; return 0;
     case OPT_CMDLINE: o->cmdline = arg; return 0;
-    case OPT_CPUS: return cli_parse_cpus(arg, &o->cpus, err, errlen);
+    case OPT_CPUS:
+        o->cpus_set = true;
+        return cli_parse_cpus(arg, &o->cpus, err, errlen);
+    case OPT_TOPOLOGY: return cli_parse_topology(arg, o, err, errlen);
+    case OPT_APIC_IDS: return cli_parse_apic_ids(arg, o, err, errlen);
     case OPT_MEMORY: return cli_parse_memory(arg, &o->memory, err, errlen);
     case OPT_HUGEPAGES: o->hugepages = true; return 0;
     case OPT_SERIAL: return cli_parse_serial(arg, o, err, errlen);
@@ -192,6 +208,77 @@ static int cli_apply(int opt, const char *arg, struct cli_options *o, char *err,
     default:
         return -EINVAL;
     }
+}
+
+void cli_topology_request(const struct cli_options *o, struct topology_request *req)
+{
+    const struct cli_topology *t = &o->topo;
+    *req = (struct topology_request){.mode = t->mode, .ncpus = o->cpus};
+    if (t->mode == TOPOLOGY_SMP) {
+        req->sockets = t->sockets ? t->sockets : 1;
+        req->threads = t->threads ? t->threads : 1;
+        req->cores = t->cores ? t->cores : 1;
+        req->apic_id_stride = t->apic_id_stride;
+    } else if (t->mode == TOPOLOGY_LIST) {
+        req->ncpus = t->nids;
+        req->ids = t->apic_ids;
+    }
+}
+
+/* --topology without cores= takes them from --cpus, when it divides evenly. */
+static void cli_topology_derive_cores(struct cli_options *o)
+{
+    struct cli_topology *t = &o->topo;
+    unsigned per_core_set = (t->sockets ? t->sockets : 1) * (t->threads ? t->threads : 1);
+    if (t->mode == TOPOLOGY_SMP && !t->cores && o->cpus_set && o->cpus % per_core_set == 0)
+        t->cores = o->cpus / per_core_set;
+}
+
+/* --cpus, when given with --topology or --apic-ids, must agree with it. */
+static int cli_topology_count_matches(const struct cli_options *o, unsigned n, char *err,
+                                      size_t errlen)
+{
+    if (!o->cpus_set || o->cpus == n)
+        return 0;
+    if (o->topo.mode == TOPOLOGY_LIST)
+        snprintf(err, errlen, "--apic-ids lists %u IDs but --cpus is %u; give as many IDs as "
+                 "vCPUs (or leave out --cpus)", n, o->cpus);
+    else
+        snprintf(err, errlen, "--topology makes %u vCPUs (sockets x cores x threads) but --cpus "
+                 "is %u; make them agree (or leave out --cpus)", n, o->cpus);
+    return -EINVAL;
+}
+
+static int cli_topology_irq_reachable(const struct cli_options *o, const struct topology *t,
+                                      char *err, size_t errlen)
+{
+    if (!topology_needs_x2apic(t) || (o->iommu.model == CLI_IOMMU_AMD && o->iommu.intremap))
+        return 0;
+    snprintf(err, errlen, "APIC ID %u needs interrupt remapping: add --iommu amd (intremap=on)",
+             t->max_apic_id);
+    return -EINVAL;
+}
+
+int cli_check_topology(struct cli_options *o, char *err, size_t errlen)
+{
+    struct topology_request req;
+    struct topology *t = malloc(sizeof(*t));
+    int ret;
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    cli_topology_derive_cores(o);
+    cli_topology_request(o, &req);
+    ret = topology_compute(&req, t, err, errlen);
+    if (!ret)
+        ret = cli_topology_count_matches(o, t->ncpus, err, errlen);
+    if (!ret)
+        ret = cli_topology_irq_reachable(o, t, err, errlen);
+    if (!ret)
+        o->cpus = t->ncpus;
+    free(t);
+    return ret;
 }
 
 int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t errlen)
@@ -221,7 +308,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
         snprintf(err, errlen, "no kernel given: use --kernel PATH (see sluice --help)");
         return -EINVAL;
     }
-    if (cli_check_devices(o, err, errlen))
+    if (cli_check_devices(o, err, errlen) || cli_check_topology(o, err, errlen))
         return -EINVAL;
     if (o->hugepages && o->memory % (2 * LAYOUT_MiB)) {
         snprintf(err, errlen, "--memory must be a multiple of 2M with --hugepages");

@@ -12,9 +12,10 @@
 #include <stdint.h>
 
 #include "vmm/log.h"
+#include "vmm/topology.h"
 
 #define CLI_MIN_CPUS 1
-#define CLI_MAX_CPUS 255
+#define CLI_MAX_CPUS TOPOLOGY_MAX_CPUS
 #define CLI_DEFAULT_CPUS 1
 #define CLI_DEFAULT_MEMORY (512ULL << 20)
 #define CLI_DEFAULT_CMDLINE "console=ttyS0"
@@ -53,6 +54,21 @@ struct cli_iommu {
     enum cli_iommu_model model;
     bool guest_tables;  /* advertise v2 (GTSup/GIOSup): pgtbl=v1,v2 (default) or pgtbl=v1 */
     bool npcache;       /* capability NpCache: guest invalidates on every map */
+    bool intremap;      /* interrupt remapping (GASup/XTSup): intremap=on (default) */
+};
+
+/*
+ * Which APIC IDs the vCPUs get (vmm/topology.h): dense 0..cpus-1 by default,
+ * --topology sockets=S,cores=C,threads=T[,apic-id-stride=N] like QEMU's -smp,
+ * or an explicit --apic-ids list. Counts left out of --topology are 1, except
+ * that cores is derived from --cpus when --cpus is given and cores is not.
+ */
+struct cli_topology {
+    enum topology_mode mode;
+    unsigned sockets, cores, threads; /* TOPOLOGY_SMP; 0 = not given */
+    uint64_t apic_id_stride;          /* TOPOLOGY_SMP; 0 = not given */
+    unsigned nids;                    /* TOPOLOGY_LIST */
+    uint32_t apic_ids[CLI_MAX_CPUS];  /* TOPOLOGY_LIST */
 };
 
 struct cli_net {
@@ -66,7 +82,9 @@ struct cli_options {
     const char *kernel;      /* required */
     const char *initrd;      /* NULL: none */
     const char *cmdline;
-    unsigned cpus;
+    unsigned cpus;           /* after cli_parse(): the vCPU count of the topology */
+    bool cpus_set;           /* --cpus given */
+    struct cli_topology topo;
     uint64_t memory;         /* bytes */
     bool hugepages;
     enum cli_serial_mode serial;
@@ -108,6 +126,18 @@ int cli_parse_device(const char *arg, struct cli_options *o, char *err, size_t e
 int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t errlen);
 /* After all options: iommu=on without --iommu is an error. */
 int cli_check_devices(const struct cli_options *o, char *err, size_t errlen);
+
+/* --topology and --apic-ids values (vmm/cli_devices.c). Returns 0 or -EINVAL. */
+int cli_parse_topology(const char *arg, struct cli_options *o, char *err, size_t errlen);
+int cli_parse_apic_ids(const char *arg, struct cli_options *o, char *err, size_t errlen);
+/*
+ * After all options: settle o->cpus with the topology, compute it (checking
+ * IDs and counts), and refuse APIC IDs above TOPOLOGY_XAPIC_MAX_ID unless
+ * --iommu amd with intremap=on is given. Returns 0 or -EINVAL with one line.
+ */
+int cli_check_topology(struct cli_options *o, char *err, size_t errlen);
+/* The topology request for validated options (o->topo.apic_ids borrowed). */
+void cli_topology_request(const struct cli_options *o, struct topology_request *req);
 /* Is a device with this placement behind the vIOMMU? */
 bool cli_behind_iommu(const struct cli_options *o, const struct cli_pci_place *p);
 

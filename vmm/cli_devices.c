@@ -323,7 +323,7 @@ int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t er
         snprintf(err, errlen, "--iommu %.*s: unknown IOMMU model (known: amd)", (int)len, arg);
         return -EINVAL;
     }
-    struct cli_iommu io = {.model = CLI_IOMMU_AMD, .guest_tables = true};
+    struct cli_iommu io = {.model = CLI_IOMMU_AMD, .guest_tables = true, .intremap = true};
     struct cli_kv kv[CLI_KV_MAX];
     char *copy;
     int n = cli_kv_parse("iommu", comma ? comma + 1 : "", &copy, kv, err, errlen);
@@ -332,6 +332,8 @@ int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t er
         const char *k = kv[i].key, *v = kv[i].val;
         if (strcmp(k, "npcache") == 0) {
             ret = cli_parse_onoff("iommu", k, v, &io.npcache, err, errlen);
+        } else if (strcmp(k, "intremap") == 0) {
+            ret = cli_parse_onoff("iommu", k, v, &io.intremap, err, errlen);
         } else if (strcmp(k, "pgtbl") == 0) {
             if (strcmp(v, "v1") == 0 || strcmp(v, "v1+v2") == 0) {
                 io.guest_tables = v[2] == '+';
@@ -340,7 +342,7 @@ int cli_parse_iommu(const char *arg, struct cli_options *o, char *err, size_t er
                 ret = -EINVAL;
             }
         } else {
-            ret = cli_unknown_key("iommu", k, "pgtbl, npcache", err, errlen);
+            ret = cli_unknown_key("iommu", k, "pgtbl, npcache, intremap", err, errlen);
         }
     }
     free(copy);
@@ -368,4 +370,118 @@ int cli_check_devices(const struct cli_options *o, char *err, size_t errlen)
         return 0;
     snprintf(err, errlen, "a device asks for iommu=on but there is no IOMMU: add --iommu amd");
     return -EINVAL;
+}
+
+/* A whole decimal number in [min, max]. */
+static int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* One --topology count: sockets, cores or threads, 1..CLI_MAX_CPUS. */
+static int cli_topology_count(const char *k, const char *v, unsigned *out, char *err, size_t errlen)
+{
+    uint64_t n;
+    if (cli_parse_u64(v, 1, CLI_MAX_CPUS, &n)) {
+        snprintf(err, errlen, "--topology: %s=%s: must be a whole number from 1 to %d", k, v,
+                 CLI_MAX_CPUS);
+        return -EINVAL;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* Only one of --topology and --apic-ids, once. */
+static int cli_topology_once(const char *opt, const struct cli_topology *t, char *err,
+                             size_t errlen)
+{
+    if (t->mode == TOPOLOGY_DENSE)
+        return 0;
+    snprintf(err, errlen, "--%s: the vCPU topology is already given (use one --topology or one "
+             "--apic-ids)", opt);
+    return -EINVAL;
+}
+
+/* --topology sockets=S,cores=C,threads=T[,apic-id-stride=N] */
+int cli_parse_topology(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    struct cli_topology *t = &o->topo;
+    if (cli_topology_once("topology", t, err, errlen))
+        return -EINVAL;
+    struct cli_kv kv[CLI_KV_MAX];
+    char *copy;
+    int n = cli_kv_parse("topology", arg, &copy, kv, err, errlen);
+    int ret = n < 0 ? n : 0;
+    t->sockets = t->cores = t->threads = 0;
+    t->apic_id_stride = 0;
+    for (int i = 0; i < n && !ret; i++) {
+        const char *k = kv[i].key, *v = kv[i].val;
+        if (strcmp(k, "sockets") == 0) {
+            ret = cli_topology_count(k, v, &t->sockets, err, errlen);
+        } else if (strcmp(k, "cores") == 0) {
+            ret = cli_topology_count(k, v, &t->cores, err, errlen);
+        } else if (strcmp(k, "threads") == 0) {
+            ret = cli_topology_count(k, v, &t->threads, err, errlen);
+        } else if (strcmp(k, "apic-id-stride") == 0) {
+            if (cli_parse_u64(v, 1, 1ull << 32, &t->apic_id_stride)) {
+                snprintf(err, errlen, "--topology: apic-id-stride=%s: must be a power of two "
+                         "from 1 to 2^32", v);
+                ret = -EINVAL;
+            }
+        } else {
+            ret = cli_unknown_key("topology", k, "sockets, cores, threads, apic-id-stride", err,
+                                  errlen);
+        }
+    }
+    free(copy);
+    if (ret)
+        return -EINVAL;
+    t->mode = TOPOLOGY_SMP;
+    return 0;
+}
+
+/* --apic-ids 0,1,2,300: vCPU i gets the i-th ID. */
+int cli_parse_apic_ids(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    struct cli_topology *t = &o->topo;
+    if (cli_topology_once("apic-ids", t, err, errlen))
+        return -EINVAL;
+    char *copy = strdup(arg);
+    int ret = 0;
+    if (!copy) {
+        snprintf(err, errlen, "--apic-ids: out of memory");
+        return -ENOMEM;
+    }
+    t->nids = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t id;
+        if (t->nids == CLI_MAX_CPUS) {
+            snprintf(err, errlen, "--apic-ids: more than %d IDs", CLI_MAX_CPUS);
+            ret = -EINVAL;
+        } else if (cli_parse_u64(tok, 0, TOPOLOGY_MAX_APIC_ID, &id)) {
+            snprintf(err, errlen, "--apic-ids: '%s' is not an APIC ID (0 to %u)", tok,
+                     TOPOLOGY_MAX_APIC_ID);
+            ret = -EINVAL;
+        } else {
+            t->apic_ids[t->nids++] = (uint32_t)id;
+        }
+    }
+    free(copy);
+    if (!ret && t->nids == 0) {
+        snprintf(err, errlen, "--apic-ids: give a comma-separated list of IDs, e.g. 0,1,2,300");
+        ret = -EINVAL;
+    }
+    if (ret)
+        return -EINVAL;
+    t->mode = TOPOLOGY_LIST;
+    return 0;
 }

@@ -28,47 +28,87 @@ static bool cpuid_is_amd(const struct kvm_cpuid2 *c)
     return false;
 }
 
+/* Fill in the default topology (one package of single-thread cores) and clamp
+ * the shifts to what the CPUID fields hold. */
+static struct cpuid_topology cpuid_normalise(const struct cpuid_topology *in)
+{
+    struct cpuid_topology t = *in;
+    if (t.threads_per_core == 0) {
+        t.threads_per_core = 1;
+        t.cores_per_socket = t.ncpus;
+        t.smt_shift = 0;
+        t.pkg_shift = cpuid_core_id_bits(t.ncpus);
+    }
+    if (t.cores_per_socket == 0)
+        t.cores_per_socket = 1;
+    if (t.pkg_shift > CPUID_TOPO_EAX_SHIFT_MASK)
+        t.pkg_shift = CPUID_TOPO_EAX_SHIFT_MASK;
+    if (t.smt_shift > t.pkg_shift)
+        t.smt_shift = t.pkg_shift;
+    return t;
+}
+
+static unsigned cpuid_min(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+/* Logical processors in one package. */
+static unsigned cpuid_logical_per_pkg(const struct cpuid_topology *t)
+{
+    return t->threads_per_core * t->cores_per_socket;
+}
+
+/* Largest field value (1 << bits) - 1, computed without overflowing at 32 bits. */
+static uint64_t cpuid_field_max(unsigned bits)
+{
+    return (1ull << bits) - 1;
+}
+
 static void cpuid_patch_features(struct kvm_cpuid_entry2 *e, const struct cpuid_topology *t)
 {
-    unsigned logical = 1u << cpuid_core_id_bits(t->ncpus);
+    /* addressable logical processor IDs per package: an 8-bit field */
+    uint64_t logical = cpuid_field_max(t->pkg_shift) + 1;
     e->ebx &= ~(CPUID_1_EBX_APIC_ID_MASK | CPUID_1_EBX_LOGICAL_COUNT_MASK);
+    /* the initial APIC ID is 8 bits: truncated for x2APIC IDs, as on hardware */
     e->ebx |= (t->apic_id & 0xffu) << CPUID_1_EBX_APIC_ID_SHIFT;
-    e->ebx |= (logical > 0xff ? 0xffu : logical) << CPUID_1_EBX_LOGICAL_COUNT_SHIFT;
+    e->ebx |= (uint32_t)(logical > 0xff ? 0xff : logical) << CPUID_1_EBX_LOGICAL_COUNT_SHIFT;
     e->ecx |= CPUID_1_ECX_HYPERVISOR;
-    if (t->ncpus > 1)
+    if (cpuid_logical_per_pkg(t) > 1)
         e->edx |= CPUID_1_EDX_HTT;
     else
         e->edx &= ~CPUID_1_EDX_HTT;
 }
 
-/* Intel leaf 4: cores per package, and which caches are shared by all cores. */
+/* Intel leaf 4: core IDs per package, and which logical processors share each
+ * cache: L1/L2 the threads of a core, L3 the whole package. */
 static void cpuid_patch_cache_params(struct kvm_cpuid_entry2 *e, const struct cpuid_topology *t)
 {
-    unsigned core_max = (1u << cpuid_core_id_bits(t->ncpus)) - 1;
+    uint64_t core_max = cpuid_field_max(t->pkg_shift - t->smt_shift);
     if ((e->eax & CPUID_4_EAX_CACHE_TYPE_MASK) == 0)
         return; /* no more caches */
     unsigned level = (e->eax & CPUID_4_EAX_CACHE_LEVEL_MASK) >> CPUID_4_EAX_CACHE_LEVEL_SHIFT;
+    uint64_t sharing = cpuid_field_max(level >= 3 ? t->pkg_shift : t->smt_shift);
     e->eax &= (1u << CPUID_4_EAX_CORES_SHIFT) - 1;
-    e->eax |= core_max << CPUID_4_EAX_CORES_SHIFT;
+    e->eax |= (uint32_t)(core_max > 0x3f ? 0x3f : core_max) << CPUID_4_EAX_CORES_SHIFT;
     e->eax &= ~CPUID_4_EAX_SHARING_MASK;
-    if (level >= 3)
-        e->eax |= (core_max & 0xfffu) << CPUID_4_EAX_SHARING_SHIFT;
+    e->eax |= (uint32_t)(sharing > 0xfff ? 0xfff : sharing) << CPUID_4_EAX_SHARING_SHIFT;
 }
 
-/* Leaves 0xB/0x1F: SMT level (1 thread per core) then core level (ncpus). */
+/* Leaves 0xB/0x1F: the SMT level, then the core level (the whole package). */
 static void cpuid_patch_ext_topology(struct kvm_cpuid_entry2 *e, const struct cpuid_topology *t)
 {
     e->edx = t->apic_id;
     e->ecx = e->index & 0xffu;
     switch (e->index) {
     case 0:
-        e->eax = 0;
-        e->ebx = 1;
+        e->eax = t->smt_shift;
+        e->ebx = t->threads_per_core;
         e->ecx |= CPUID_TOPO_LEVEL_SMT << CPUID_TOPO_ECX_TYPE_SHIFT;
         break;
     case 1:
-        e->eax = cpuid_core_id_bits(t->ncpus);
-        e->ebx = t->ncpus;
+        e->eax = t->pkg_shift;
+        e->ebx = cpuid_min(cpuid_logical_per_pkg(t), 0xffff);
         e->ecx |= CPUID_TOPO_LEVEL_CORE << CPUID_TOPO_ECX_TYPE_SHIFT;
         break;
     default:
@@ -80,22 +120,27 @@ static void cpuid_patch_ext_topology(struct kvm_cpuid_entry2 *e, const struct cp
 
 static void cpuid_patch_amd(struct kvm_cpuid_entry2 *e, const struct cpuid_topology *t)
 {
+    unsigned logical = cpuid_logical_per_pkg(t);
     switch (e->function) {
     case CPUID_LEAF_EXT_FEATURES:
-        if (t->ncpus > 1)
+        if (logical > 1)
             e->ecx |= CPUID_80000001_ECX_CMP_LEGACY;
         else
             e->ecx &= ~CPUID_80000001_ECX_CMP_LEGACY;
         break;
     case CPUID_LEAF_ADDR_SIZES:
         e->ecx &= ~(CPUID_80000008_ECX_NC_MASK | CPUID_80000008_ECX_CORE_ID_SIZE_MASK);
-        e->ecx |= (t->ncpus - 1) & CPUID_80000008_ECX_NC_MASK;
-        e->ecx |= cpuid_core_id_bits(t->ncpus) << CPUID_80000008_ECX_CORE_ID_SIZE_SHIFT;
+        e->ecx |= cpuid_min(logical - 1, CPUID_80000008_ECX_NC_MASK);
+        e->ecx |= cpuid_min(t->pkg_shift, 0xf) << CPUID_80000008_ECX_CORE_ID_SIZE_SHIFT;
         break;
     case CPUID_LEAF_AMD_TOPOLOGY_EXT:
-        e->eax = t->apic_id;       /* extended APIC ID */
-        e->ebx = t->apic_id & 0xff; /* compute unit id; threads per unit - 1 = 0 */
-        e->ecx = 0;                 /* node 0, one node per package */
+        e->eax = t->apic_id; /* extended APIC ID */
+        /* compute unit (core) ID and threads per unit - 1 */
+        e->ebx = (uint32_t)((t->apic_id >> t->smt_shift) &
+                            cpuid_field_max(t->pkg_shift - t->smt_shift) & 0xff);
+        e->ebx |= (cpuid_min(t->threads_per_core, 0x100) - 1) << CPUID_8000001E_EBX_THREADS_SHIFT;
+        /* node ID: one node per package; nodes per processor - 1 = 0 */
+        e->ecx = (t->apic_id >> t->pkg_shift) & 0xff; /* pkg_shift <= 31 */
         e->edx = 0;
         break;
     default:
@@ -116,6 +161,9 @@ static void cpuid_patch_entry(struct kvm_cpuid_entry2 *e, const struct cpuid_top
     case CPUID_LEAF_EXT_TOPOLOGY:
     case CPUID_LEAF_V2_EXT_TOPOLOGY:
         cpuid_patch_ext_topology(e, t);
+        break;
+    case CPUID_LEAF_KVM_FEATURES:
+        e->eax &= ~CPUID_KVM_FEATURE_MSI_EXT_DEST_ID;
         break;
     default:
         if (amd)
@@ -140,12 +188,13 @@ int cpuid_build(const struct kvm_cpuid2 *supported, const struct cpuid_topology 
     if (!c)
         return -ENOMEM;
     bool amd = cpuid_is_amd(supported);
+    struct cpuid_topology t = cpuid_normalise(topo);
     for (unsigned i = 0; i < supported->nent; i++) {
         if (!cpuid_keep_entry(&supported->entries[i]))
             continue;
         struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
         *e = supported->entries[i];
-        cpuid_patch_entry(e, topo, amd);
+        cpuid_patch_entry(e, &t, amd);
     }
     *out = c;
     return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-vCPU CPUID: KVM_GET_SUPPORTED_CPUID patched for sluice's topology
- * (one socket, one thread per core, `ncpus` cores, APIC IDs as given) and for
+ * (packages of cores of threads, sparse APIC IDs as given) and for
  * what a guest must see under a hypervisor (hypervisor bit, KVM paravirt
  * leaves for kvm-clock kept as KVM reports them).
  *
@@ -15,9 +15,19 @@
 
 struct kvm_cpuid2;
 
+/*
+ * The machine's topology as CPUID describes it (vmm/topology.h computes it):
+ * x2APIC ID = package << pkg_shift | core << smt_shift | thread.
+ * threads_per_core 0 means the old default: one package of `ncpus`
+ * single-thread cores, pkg_shift = ceil(log2(ncpus)).
+ */
 struct cpuid_topology {
-    unsigned ncpus;        /* vCPUs in the machine (cores of one package) */
-    uint32_t apic_id;      /* this vCPU's (x2)APIC ID */
+    unsigned ncpus;             /* vCPUs in the machine */
+    unsigned threads_per_core;  /* 0: default topology (see above) */
+    unsigned cores_per_socket;
+    unsigned smt_shift;         /* thread field width */
+    unsigned pkg_shift;         /* thread + core field width (clamped to 31) */
+    uint32_t apic_id;           /* this vCPU's (x2)APIC ID */
 };
 
 /*
@@ -54,6 +64,8 @@ unsigned cpuid_core_id_bits(unsigned n);
 #define CPUID_TOPO_LEVEL_SMT 1
 #define CPUID_TOPO_LEVEL_CORE 2
 #define CPUID_TOPO_ECX_TYPE_SHIFT 8
+#define CPUID_TOPO_EAX_SHIFT_MASK 0x1fu
+#define CPUID_8000001E_EBX_THREADS_SHIFT 8
 #define CPUID_LEAF_EXT_FEATURES 0x80000001
 #define CPUID_80000001_ECX_CMP_LEGACY (1u << 1)
 #define CPUID_LEAF_ADDR_SIZES 0x80000008
@@ -63,5 +75,11 @@ unsigned cpuid_core_id_bits(unsigned n);
 #define CPUID_LEAF_AMD_TOPOLOGY_EXT 0x8000001e
 #define CPUID_LEAF_AMD_EXT_TOPOLOGY_V2 0x80000026
 #define CPUID_LEAF_VENDOR 0x0
+/* KVM paravirt features (Documentation/virt/kvm/x86/cpuid.rst). sluice does
+ * not translate the extended destination ID (MSI address bits 11:5) into
+ * KVM's x2APIC format, so the feature is hidden: APIC IDs above 254 are
+ * reached through x2APIC interrupt remapping instead. */
+#define CPUID_LEAF_KVM_FEATURES 0x40000001
+#define CPUID_KVM_FEATURE_MSI_EXT_DEST_ID (1u << 15)
 
 #endif

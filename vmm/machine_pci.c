@@ -16,6 +16,8 @@
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_pci.h"
 #include "iommu/amd/amdvi.h"
+#include "iommu/amd/amdvi_ir.h"
+#include "iommu/ir_sink.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -179,6 +181,53 @@ static int machine_pci_create_edu(struct machine_pci *p, char *err, size_t errle
     return machine_pci_place(p, edu_pci_device(p->edu), &p->cfg.opts->edu_place, err, errlen);
 }
 
+/* --- interrupt remapping: the IOMMU as a remapper of the MSI sink --- */
+
+static int machine_pci_ir_translate(void *opaque, uint16_t rid, uint64_t addr, uint32_t data,
+                                    uint64_t *out_addr, uint32_t *out_data)
+{
+    struct machine_pci *p = opaque;
+    if (!p->amdvi) { /* being torn down: nothing is remapped any more */
+        *out_addr = addr;
+        *out_data = data;
+        return 0;
+    }
+    return amdvi_ir_translate(p->amdvi, rid, addr, data, out_addr, out_data) == AMDVI_IR_BLOCKED
+               ? -EPERM
+               : 0;
+}
+
+/* Every requester is behind the IOMMU except the IOMMU itself (its event
+ * interrupts must not be remapped by itself) and devices placed with
+ * iommu=off. The IOAPIC (00:14.0) is behind it. */
+static bool machine_pci_ir_owns(void *opaque, uint16_t rid)
+{
+    struct machine_pci *p = opaque;
+    for (unsigned i = 0; i < p->nslots; i++) {
+        const struct machine_pci_slot *s = &p->slots[i];
+        if (!s->behind_iommu && pci_requester_id(s->dev) == rid)
+            return false;
+    }
+    return true;
+}
+
+static int machine_pci_add_remapper(struct machine_pci *p, char *err, size_t errlen)
+{
+    struct ir_remapper r = {
+        .translate = machine_pci_ir_translate, .owns = machine_pci_ir_owns, .opaque = p};
+    int idx = ir_sink_add_remapper(p->cfg.ir, &r);
+    if (idx < 0) {
+        snprintf(err, errlen, "cannot add the IOMMU's interrupt remapping: %s", strerror(-idx));
+        return idx;
+    }
+    p->ir_index = idx;
+    struct amdvi_ir_listener l = {.invalidate = ir_sink_remapper_invalidated,
+                                  .opaque = ir_sink_remapper_slot(p->cfg.ir, idx)};
+    amdvi_ir_set_listener(p->amdvi, &l);
+    /* routes installed before (the IOAPIC's) now go through the remapper */
+    return ir_sink_invalidate(p->cfg.ir, idx, 0, true);
+}
+
 /* The AMD IOMMU: its PCI function on bus 0 (first slot after the host
  * bridge) and its register window. Devices created after it go behind it. */
 static int machine_pci_create_amdvi(struct machine_pci *p, char *err, size_t errlen)
@@ -193,6 +242,7 @@ static int machine_pci_create_amdvi(struct machine_pci *p, char *err, size_t err
         .sink = &p->cfg.sink,
         .npcache = io->npcache,
         .guest_tables = io->guest_tables,
+        .intremap = io->intremap && p->cfg.ir,
     };
     int ret = amdvi_create(&ac, &p->amdvi);
     if (ret) {
@@ -207,7 +257,10 @@ static int machine_pci_create_amdvi(struct machine_pci *p, char *err, size_t err
     }
     p->amdvi_mmio_registered = true;
     static const struct cli_pci_place on_bus0 = {.bus = CLI_BUS_ZERO, .iommu = CLI_IOMMU_OFF};
-    return machine_pci_place(p, amdvi_pci_device(p->amdvi), &on_bus0, err, errlen);
+    ret = machine_pci_place(p, amdvi_pci_device(p->amdvi), &on_bus0, err, errlen);
+    if (ret == 0 && ac.intremap)
+        ret = machine_pci_add_remapper(p, err, errlen);
+    return ret;
 }
 
 /* Adds [first, last] to the IOMMU's device entries. */
@@ -230,6 +283,11 @@ int machine_pci_describe(struct machine_pci *p, struct acpi_machine *am, char *e
                         amdvi_cap_offset(p->amdvi), LAYOUT_AMDVI_MMIO_BASE, amdvi_efr(p->amdvi),
                         amdvi_efr2(p->amdvi));
     am->n_amd_iommus = 1;
+    /* the IOAPIC's devid; the SPECIAL entry only when the IOMMU remaps */
+    iommu->ioapic_present = true;
+    iommu->ioapic_handle = am->ioapic.id;
+    iommu->ioapic_devid = IRQ_SOURCE_ID_IOAPIC;
+    iommu->emit_special = p->ir_index >= 0;
     /* devids in ascending order: the host bridge, then slots in placement
      * order (bus-0 slot numbers grow, and so do the buses behind root ports) */
     int ret = machine_pci_ivrs_add(iommu, 0, 0, err, errlen);
@@ -263,6 +321,7 @@ int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *c
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
+    p->ir_index = -1;
     *user_error = false;
     int ret = machine_pci_create_host(p, err, errlen);
     if (ret == 0)
@@ -329,6 +388,8 @@ void machine_pci_destroy(struct machine_pci *p)
     edu_destroy(p->edu);
     if (p->amdvi_mmio_registered)
         (void)bus_unregister(p->cfg.mmio, LAYOUT_AMDVI_MMIO_BASE);
-    amdvi_destroy(p->amdvi);
+    struct amdvi *amdvi = p->amdvi;
+    p->amdvi = NULL; /* the remapper passes everything through from here on */
+    amdvi_destroy(amdvi);
     memset(p, 0, sizeof(*p));
 }

@@ -38,9 +38,12 @@ struct pci_bridge;
 struct pci_device;
 struct dma_space;
 
+struct ir_sink;
+
 struct machine_pci_config {
     struct bus *pio, *mmio;
-    struct msi_sink sink;         /* copied */
+    struct msi_sink sink;         /* copied; devices' MSIs go through it */
+    struct ir_sink *ir;           /* the remapping sink behind `sink`, for the IOMMU */
     struct ioevent_sink ioev;     /* copied */
     struct ioapic *ioapic;        /* INTx lines */
     unsigned nram;
@@ -64,6 +67,7 @@ struct machine_pci {
     unsigned next_slot;
     struct amdvi *amdvi;          /* --iommu amd */
     bool amdvi_mmio_registered;
+    int ir_index;                 /* the IOMMU's remapper in cfg.ir, -1 without */
     unsigned nslots;
     struct machine_pci_slot slots[MACHINE_PCI_MAX_DEVICES];
     unsigned ndisks, nnets;

@@ -15,6 +15,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
+#include "vmm/topology.h"
 
 /* Architectural MSRs initialised on every vCPU (Intel SDM vol. 4). */
 #define MSR_IA32_SYSENTER_CS 0x174
@@ -84,9 +85,16 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
     return 0;
 }
 
-static int vcpu_set_cpuid(struct vcpu *vcpu, struct kvm *kvm, unsigned ncpus)
+static int vcpu_set_cpuid(struct vcpu *vcpu, struct kvm *kvm, const struct topology *t)
 {
-    struct cpuid_topology topo = {.ncpus = ncpus, .apic_id = vcpu->apic_id};
+    struct cpuid_topology topo = {
+        .ncpus = t->ncpus,
+        .threads_per_core = t->threads_per_core,
+        .cores_per_socket = t->cores_per_socket,
+        .smt_shift = t->smt_shift,
+        .pkg_shift = t->pkg_shift,
+        .apic_id = vcpu->apic_id,
+    };
     struct kvm_cpuid2 *cpuid;
     int ret = cpuid_build(kvm->supported_cpuid, &topo, &cpuid);
     if (ret)
@@ -96,9 +104,10 @@ static int vcpu_set_cpuid(struct vcpu *vcpu, struct kvm *kvm, unsigned ncpus)
     return ret;
 }
 
-int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index, unsigned ncpus,
-                uint32_t apic_id, struct vcpu_env *env)
+int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index,
+                const struct topology *topo, struct vcpu_env *env)
 {
+    uint32_t apic_id = topo->apic_ids[index];
     int ret;
     memset(vcpu, 0, sizeof(*vcpu));
     vcpu->index = index;
@@ -118,7 +127,7 @@ int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index, u
         LOG_ERR("vCPU %u: mmap of kvm_run failed: %s", index, strerror(errno));
         goto err_close;
     }
-    ret = vcpu_set_cpuid(vcpu, kvm, ncpus);
+    ret = vcpu_set_cpuid(vcpu, kvm, topo);
     if (ret) {
         LOG_ERR("vCPU %u: KVM_SET_CPUID2 failed: %s", index, strerror(-ret));
         goto err_unmap;

@@ -23,6 +23,7 @@
 #include "devices/vm_control.h"
 
 struct kvm;
+struct topology;
 struct kvm_run;
 struct kvm_regs;
 struct kvm_sregs;
@@ -55,11 +56,14 @@ struct vcpu {
 int vcpu_install_kick_handler(void) __attribute__((warn_unused_result));
 
 /*
- * Create vCPU `index` of `ncpus` with the given APIC ID, set its CPUID and
- * initial MSRs. Returns 0 or -errno (logged). On failure nothing is left open.
+ * Create vCPU `index` of `topo` (vmm/topology.h, only read during the call):
+ * KVM vCPU id = its APIC ID topo->apic_ids[index] (KVM makes the vCPU id the
+ * x2APIC ID), CPUID describing the topology, initial MSRs. Returns 0 or
+ * -errno (logged). On failure nothing is left open.
  */
-int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index, unsigned ncpus,
-                uint32_t apic_id, struct vcpu_env *env) __attribute__((warn_unused_result));
+int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index,
+                const struct topology *topo, struct vcpu_env *env)
+    __attribute__((warn_unused_result));
 /* Set general and special registers (boot vCPU). Returns 0 or -errno. */
 int vcpu_set_registers(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs)
     __attribute__((warn_unused_result));

@@ -3,12 +3,14 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/mem_report.h"
+#include "vmm/topology.h"
 #include "vmm/vcpu_boot.h"
 
 void vm_request_stop(void *opaque, enum vm_stop_reason reason)
@@ -148,6 +151,13 @@ static int vm_create_interrupts(struct vm *vm, char *err, size_t errlen)
         return ret;
     }
     vm->irq_ready = true;
+    struct msi_sink kvm_sink = irq_routing_sink(&vm->irq);
+    ret = ir_sink_init(&vm->ir, &kvm_sink);
+    if (ret) {
+        snprintf(err, errlen, "cannot set up interrupt remapping: %s", strerror(-ret));
+        return ret;
+    }
+    vm->ir_ready = true;
     return 0;
 }
 
@@ -174,7 +184,7 @@ static int vm_create_machine(struct vm *vm, char *err, size_t errlen)
     struct machine_config cfg = {
         .pio = &vm->pio,
         .mmio = &vm->mmio,
-        .sink = irq_routing_sink(&vm->irq),
+        .sink = ir_sink_msi_sink(&vm->ir),
         .ctl = vm->env.ctl,
         .serial = &vm->serial,
         .loop = &vm->loop,
@@ -199,7 +209,8 @@ static int vm_create_pci(struct vm *vm, bool *user_error, char *err, size_t errl
     struct machine_pci_config cfg = {
         .pio = &vm->pio,
         .mmio = &vm->mmio,
-        .sink = irq_routing_sink(&vm->irq),
+        .sink = ir_sink_msi_sink(&vm->ir),
+        .ir = &vm->ir,
         .ioev = kvm_ioevent_sink(&vm->ioevent),
         .ioapic = vm->machine.ioapic,
         .mmio64_base = layout_pci_mmio64_start(guest_mem_end(&vm->mem)),
@@ -216,11 +227,11 @@ static int vm_create_pci(struct vm *vm, bool *user_error, char *err, size_t errl
     return machine_pci_start(&vm->pci, err, errlen);
 }
 
-static int vm_build_acpi(struct vm *vm, const uint32_t *apic_ids, uint64_t *rsdp, char *err,
+static int vm_build_acpi(struct vm *vm, const struct topology *topo, uint64_t *rsdp, char *err,
                          size_t errlen)
 {
     struct acpi_machine am;
-    acpi_machine_init(&am, vm->opts->cpus, apic_ids);
+    acpi_machine_init(&am, topo->ncpus, topo->apic_ids);
     acpi_machine_init_pci(&am, guest_mem_end(&vm->mem));
     int ret = machine_pci_describe(&vm->pci, &am, err, errlen);
     if (ret)
@@ -232,16 +243,34 @@ static int vm_build_acpi(struct vm *vm, const uint32_t *apic_ids, uint64_t *rsdp
     return ret;
 }
 
-static int vm_create_vcpus(struct vm *vm, const uint32_t *apic_ids, char *err, size_t errlen)
+/* KVM makes the vCPU whose id is 0 the bootstrap processor unless told
+ * otherwise; sluice boots vCPU 0, whatever its APIC ID. */
+static int vm_set_boot_cpu(struct vm *vm, const struct topology *topo, char *err, size_t errlen)
 {
-    unsigned n = vm->opts->cpus;
+    if (topo->apic_ids[0] == 0)
+        return 0;
+    if (ioctl(vm->vm_fd, KVM_SET_BOOT_CPU_ID, (unsigned long)topo->apic_ids[0]) < 0) {
+        int ret = -errno;
+        snprintf(err, errlen, "KVM_SET_BOOT_CPU_ID %u failed: %s (give vCPU 0 APIC ID 0)",
+                 topo->apic_ids[0], strerror(errno));
+        return ret;
+    }
+    return 0;
+}
+
+static int vm_create_vcpus(struct vm *vm, const struct topology *topo, char *err, size_t errlen)
+{
+    unsigned n = topo->ncpus;
+    int ret = vm_set_boot_cpu(vm, topo, err, errlen);
+    if (ret)
+        return ret;
     vm->vcpus = calloc(n, sizeof(*vm->vcpus));
     if (!vm->vcpus) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     for (unsigned i = 0; i < n; i++) {
-        int ret = vcpu_create(&vm->vcpus[i], &vm->kvm, vm->vm_fd, i, n, apic_ids[i], &vm->env);
+        ret = vcpu_create(&vm->vcpus[i], &vm->kvm, vm->vm_fd, i, topo, &vm->env);
         if (ret) {
             snprintf(err, errlen, "cannot create vCPU %u: %s", i, strerror(-ret));
             return ret;
@@ -277,10 +306,34 @@ static int vm_load_kernel(struct vm *vm, struct boot_linux_result *res, char *er
     return 0;
 }
 
+/* The host's KVM must take this many vCPUs and vCPU ids (= APIC IDs) this large. */
+static int vm_check_kvm_cpus(struct vm *vm, const struct topology *topo, char *err, size_t errlen)
+{
+    if (topo->ncpus > vm->kvm.max_vcpus) {
+        snprintf(err, errlen, "--cpus %u: this host's KVM allows at most %u vCPUs", topo->ncpus,
+                 vm->kvm.max_vcpus);
+        return -EINVAL;
+    }
+    int max_id = ioctl(vm->kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+    uint64_t limit = max_id > 0 ? (uint64_t)max_id : vm->kvm.max_vcpus;
+    if (topo->max_apic_id >= limit) {
+        snprintf(err, errlen, "APIC ID %u: this host's KVM allows vCPU (APIC) IDs below %llu",
+                 topo->max_apic_id, (unsigned long long)limit);
+        return -EINVAL;
+    }
+    if (topo->apic_ids[0] != 0 &&
+        ioctl(vm->kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_BOOT_CPU_ID) <= 0) {
+        snprintf(err, errlen, "APIC ID %u for vCPU 0: this host's KVM cannot boot from a vCPU "
+                 "other than APIC ID 0; give vCPU 0 APIC ID 0", topo->apic_ids[0]);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Everything the user can get wrong is checked before anything is created
  * outside this process (the --serial file). */
-static int vm_create_checked_inputs(struct vm *vm, struct boot_linux_result *boot, char *err,
-                                    size_t errlen)
+static int vm_create_checked_inputs(struct vm *vm, const struct topology *topo,
+                                    struct boot_linux_result *boot, char *err, size_t errlen)
 {
     const struct cli_options *opts = vm->opts;
     int ret = vm_check_host_memory(opts, err, errlen);
@@ -289,11 +342,9 @@ static int vm_create_checked_inputs(struct vm *vm, struct boot_linux_result *boo
     ret = kvm_open(&vm->kvm, opts->kvm_path, err, errlen);
     if (ret)
         return ret;
-    if (opts->cpus > vm->kvm.max_vcpus) {
-        snprintf(err, errlen, "--cpus %u: this host's KVM allows at most %u vCPUs", opts->cpus,
-                 vm->kvm.max_vcpus);
-        return -EINVAL;
-    }
+    ret = vm_check_kvm_cpus(vm, topo, err, errlen);
+    if (ret)
+        return ret;
     vm->vm_fd = kvm_vm_create(&vm->kvm, err, errlen);
     if (vm->vm_fd < 0)
         return vm->vm_fd;
@@ -302,18 +353,36 @@ static int vm_create_checked_inputs(struct vm *vm, struct boot_linux_result *boo
     return serial_backend_open(&vm->serial, opts->serial, opts->serial_path, err, errlen);
 }
 
-int vm_create(struct vm *vm, const struct cli_options *opts, const struct timespec *start,
-              bool *user_error, char *err, size_t errlen)
+/* The vCPUs' APIC IDs from the (already validated) options; *out is malloc'd. */
+static int vm_compute_topology(const struct cli_options *opts, struct topology **out, char *err,
+                               size_t errlen)
 {
-    uint32_t apic_ids[CLI_MAX_CPUS];
+    struct topology_request req;
+    struct topology *t = malloc(sizeof(*t));
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    cli_topology_request(opts, &req);
+    int ret = topology_compute(&req, t, err, errlen);
+    if (ret) {
+        free(t);
+        return ret;
+    }
+    *out = t;
+    return 0;
+}
+
+/* Builds everything; the topology is only read while building (ACPI, vCPUs). */
+static int vm_create_with(struct vm *vm, const struct topology *topo, bool *user_error, char *err,
+                          size_t errlen)
+{
     struct boot_linux_result boot;
     uint64_t rsdp = 0;
     int ret;
 
-    vm_init_fields(vm, opts);
-    vm->start = *start;
     *user_error = true;
-    ret = vm_create_checked_inputs(vm, &boot, err, errlen);
+    ret = vm_create_checked_inputs(vm, topo, &boot, err, errlen);
     if (ret)
         return ret;
 
@@ -328,10 +397,8 @@ int vm_create(struct vm *vm, const struct cli_options *opts, const struct timesp
         (ret = vm_create_pci(vm, user_error, err, errlen)))
         return ret;
 
-    for (unsigned i = 0; i < opts->cpus; i++)
-        apic_ids[i] = i;
-    if ((ret = vm_build_acpi(vm, apic_ids, &rsdp, err, errlen)) ||
-        (ret = vm_create_vcpus(vm, apic_ids, err, errlen)))
+    if ((ret = vm_build_acpi(vm, topo, &rsdp, err, errlen)) ||
+        (ret = vm_create_vcpus(vm, topo, err, errlen)))
         return ret;
     if (rsdp != VM_RSDP_ADDR) {
         snprintf(err, errlen, "ACPI RSDP at 0x%llx, expected 0x%llx", (unsigned long long)rsdp,
@@ -341,6 +408,22 @@ int vm_create(struct vm *vm, const struct cli_options *opts, const struct timesp
     ret = vcpu_load_boot_state(&vm->vcpus[0], &boot.cpu);
     if (ret)
         snprintf(err, errlen, "cannot set the boot vCPU registers: %s", strerror(-ret));
+    return ret;
+}
+
+int vm_create(struct vm *vm, const struct cli_options *opts, const struct timespec *start,
+              bool *user_error, char *err, size_t errlen)
+{
+    struct topology *topo = NULL;
+
+    vm_init_fields(vm, opts);
+    vm->start = *start;
+    *user_error = true;
+    int ret = vm_compute_topology(opts, &topo, err, errlen);
+    if (ret)
+        return ret;
+    ret = vm_create_with(vm, topo, user_error, err, errlen);
+    free(topo);
     return ret;
 }
 
@@ -415,6 +498,9 @@ void vm_destroy(struct vm *vm)
     if (vm->signal_fd >= 0)
         close(vm->signal_fd);
     vm->stop_fd = vm->signal_fd = -1;
+    if (vm->ir_ready)
+        ir_sink_destroy(&vm->ir);
+    vm->ir_ready = false;
     if (vm->irq_ready)
         irq_routing_destroy(&vm->irq);
     vm->irq_ready = false;

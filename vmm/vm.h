@@ -19,6 +19,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/irq_routing.h"
 #include "vmm/kvm.h"
+#include "iommu/ir_sink.h"
 #include "vmm/ioevent.h"
 #include "vmm/machine.h"
 #include "vmm/machine_pci.h"
@@ -37,6 +38,8 @@ struct vm {
     bool buses_ready;
     struct irq_routing irq;
     bool irq_ready;
+    struct ir_sink ir;      /* every MSI and GSI route passes here (interrupt remapping) */
+    bool ir_ready;
     struct vcpu_env env;
     struct vcpu *vcpus;
     unsigned nvcpus_created;

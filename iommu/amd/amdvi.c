@@ -7,7 +7,9 @@
  * IASup (INVALIDATE_IOMMU_ALL), HESup (hardware event registers), HATS = 6
  * levels (v1 walker, Mode 1..6), and with guest tables GTSup + GIOSup with
  * GATS = 4-level, GLXSup = 0 and PASmax = 0 (PASID 0 only: requests carry no
- * PASID). No PPR, XT, NX, GA, PC, HA/HD.
+ * PASID). With interrupt remapping (cfg->intremap) GASup (128-bit IRTEs)
+ * and XTSup (x2APIC destinations, IntCapXT registers); GAMSup = 0 (no vAPIC
+ * posting). No PPR, NX, PC, HA/HD.
  */
 #define LOG_MODULE "amdvi"
 #include <errno.h>
@@ -43,6 +45,8 @@ static uint64_t amdvi_make_efr(const struct amdvi_config *cfg)
     if (cfg->guest_tables)
         efr |= AMDVI_EFR_GT_SUP | AMDVI_EFR_GIO_SUP |
                FIELD_PREP(AMDVI_EFR_GATS, AMDVI_EFR_GATS_4_LEVEL);
+    if (cfg->intremap)
+        efr |= AMDVI_EFR_GA_SUP | AMDVI_EFR_XT_SUP;
     return efr;
 }
 
@@ -102,7 +106,8 @@ int amdvi_create(const struct amdvi_config *cfg, struct amdvi **out)
     a->cfg.ram = a->ram;
     a->efr = amdvi_make_efr(cfg);
     a->efr2 = 0;
-    a->ctrl_wmask = AMDVI_CTRL_WRITABLE | (cfg->guest_tables ? AMDVI_CTRL_GT_EN : 0);
+    a->ctrl_wmask = AMDVI_CTRL_WRITABLE | (cfg->guest_tables ? AMDVI_CTRL_GT_EN : 0) |
+                    (cfg->intremap ? AMDVI_CTRL_IR_WRITABLE : 0);
     a->fault_dedup_ns = AMDVI_FAULT_DEDUP_NS;
 
     ret = dma_space_init(&a->mem, a->ram, cfg->nram, 0);

@@ -27,10 +27,9 @@
  * translate() takes only the DTE cache and IOTLB locks, each briefly, and
  * takes the register lock (alone) to write a fault event.
  *
- * Reserved for later issues (designed for, not implemented): interrupt
- * remapping (a function the MSI path calls with (rid, addr, data) that
- * translates through the DTE's interrupt table; INVALIDATE_INTERRUPT_TABLE is
- * accepted now) and map notifications (a listener called on invalidations,
+ * Interrupt remapping (cfg->intremap): see iommu/amd/amdvi_ir.h.
+ *
+ * Reserved for later issues (designed for, not implemented): map notifications (a listener called on invalidations,
  * for VFIO shadowing; NpCache makes the guest invalidate on every map).
  */
 #ifndef SLUICE_IOMMU_AMD_AMDVI_H
@@ -55,6 +54,8 @@ struct amdvi_config {
     bool npcache;                       /* capability header NpCache bit */
     bool guest_tables;                  /* advertise GTSup + GIOSup, accept GV=1 DTEs (v2) */
     unsigned iotlb_entries;             /* 0 = IOTLB_DEFAULT_CAPACITY */
+    bool intremap;                      /* interrupt remapping: advertise GASup + XTSup,
+                                         * IntCapXT registers; see amdvi_ir.h */
 };
 
 /* Bus registration parameters for the MMIO window. */

@@ -65,6 +65,8 @@ static enum cmd_result inv_devtab_entry(struct amdvi *a, uint64_t q0, uint64_t q
     if ((q0 & AMDVI_CMD_DEVID_RSVD0) || (q1 & AMDVI_CMD_RSVD1_ALL))
         return CMD_ILLEGAL;
     amdvi_dte_invalidate(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0));
+    /* the DTE holds IV, IntTabLen and the interrupt table root */
+    amdvi_ir_note_invalidate(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0), false);
     return CMD_OK;
 }
 
@@ -94,11 +96,13 @@ static enum cmd_result inv_iotlb_pages(uint64_t q0, uint64_t q1)
     return CMD_OK;
 }
 
-/* Accepted; the interrupt-remapping unit will drop its cached IRTEs here. */
-static enum cmd_result inv_interrupt_table(uint64_t q0, uint64_t q1)
+/* IRTEs are not cached (read at every translation); users that translated
+ * at setup (KVM routes) are told through the IR listener. */
+static enum cmd_result inv_interrupt_table(struct amdvi *a, uint64_t q0, uint64_t q1)
 {
     if ((q0 & AMDVI_CMD_DEVID_RSVD0) || (q1 & AMDVI_CMD_RSVD1_ALL))
         return CMD_ILLEGAL;
+    amdvi_ir_note_invalidate(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0), false);
     return CMD_OK;
 }
 
@@ -109,6 +113,7 @@ static enum cmd_result inv_iommu_all(struct amdvi *a, uint64_t q0, uint64_t q1)
         return CMD_ILLEGAL;
     amdvi_dte_invalidate_all(a);
     iotlb_invalidate_all(a->iotlb);
+    amdvi_ir_note_invalidate(a, 0, true);
     return CMD_OK;
 }
 
@@ -125,7 +130,7 @@ static enum cmd_result cmd_exec(struct amdvi *a, uint64_t q0, uint64_t q1, uint6
     case AMDVI_CMD_INVALIDATE_IOTLB_PAGES:
         return inv_iotlb_pages(q0, q1);
     case AMDVI_CMD_INVALIDATE_INTERRUPT_TABLE:
-        return inv_interrupt_table(q0, q1);
+        return inv_interrupt_table(a, q0, q1);
     case AMDVI_CMD_INVALIDATE_IOMMU_ALL:
         return inv_iommu_all(a, q0, q1);
     case AMDVI_CMD_COMPLETE_PPR_REQUEST: /* PPRSup = 0 */

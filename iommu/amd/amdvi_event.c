@@ -80,7 +80,13 @@ void amdvi_status_raise(struct amdvi *a, uint64_t status_bit, uint64_t enable_bi
     bool was = a->regs[AMDVI_REG_STATUS] & status_bit;
 
     a->regs[AMDVI_REG_STATUS] |= status_bit;
-    if (!was && (a->regs[AMDVI_REG_CONTROL] & enable_bit))
+    if (was || !(a->regs[AMDVI_REG_CONTROL] & enable_bit))
+        return;
+    /* IntCapXTEn: the event/completion interrupt is described by the
+     * IntCapXT event register (x2APIC destination), not the MSI capability */
+    if (a->regs[AMDVI_REG_CONTROL] & AMDVI_CTRL_INTCAPXT_EN)
+        amdvi_intcapxt_send(a, a->regs[AMDVI_REG_INTCAPXT_EVT]);
+    else
         pci_msi_notify(&a->msi, 0);
 }
 
@@ -161,7 +167,11 @@ static bool fault_repeated(struct amdvi *a, uint64_t q0, uint64_t page, uint64_t
 
 void amdvi_event_fault(struct amdvi *a, uint64_t q0, uint64_t q1)
 {
-    uint64_t page = q1 >> AMDVI_PAGE_SHIFT;
+    amdvi_event_fault_keyed(a, q0, q1, q1 >> AMDVI_PAGE_SHIFT);
+}
+
+void amdvi_event_fault_keyed(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t page)
+{
     uint64_t now = now_ns();
 
     amdvi_stat_inc(&a->stats.faults);

@@ -19,6 +19,7 @@
 #include "devices/pci/msi.h"
 #include "devices/pci/pci.h"
 #include "iommu/amd/amdvi.h"
+#include "iommu/amd/amdvi_ir.h"
 #include "iommu/dma.h"
 #include "iommu/iotlb.h"
 
@@ -40,6 +41,9 @@ enum amdvi_reg {
     AMDVI_REG_EVENT_HEAD,
     AMDVI_REG_EVENT_TAIL,
     AMDVI_REG_STATUS,
+    AMDVI_REG_INTCAPXT_EVT,
+    AMDVI_REG_INTCAPXT_PPR,
+    AMDVI_REG_INTCAPXT_GALOG,
     AMDVI_REG_COUNT
 };
 
@@ -71,6 +75,9 @@ struct amdvi_dte_cache {
  * fault_dedup_ns is counted, not logged again. */
 #define AMDVI_FAULT_FILTER_SLOTS 16u
 #define AMDVI_FAULT_DEDUP_NS 100000000ULL /* 100 ms */
+
+/* Distinct devids queued for the IR listener before falling back to "all". */
+#define AMDVI_IR_PENDING_MAX 16u
 
 struct amdvi_fault_rec {
     uint64_t q0, page;
@@ -112,6 +119,16 @@ struct amdvi {
     uint64_t fault_dedup_ns;
 
     struct amdvi_stats stats;        /* atomic counters */
+
+    /* Interrupt remapping (amdvi_ir.c). ga_en / xt_en: atomic snapshots of
+     * Control. Invalidations noted while commands run under `lock` are
+     * queued here and delivered to the listener after the lock is dropped
+     * (amdvi_ir_flush_pending, at the end of every MMIO write). */
+    bool ga_en, xt_en;
+    struct amdvi_ir_listener ir_listener;     /* under `lock` */
+    bool ir_pending_all;
+    unsigned ir_pending_n;
+    uint16_t ir_pending[AMDVI_IR_PENDING_MAX];
 };
 
 static inline void amdvi_stat_inc(uint64_t *c)
@@ -139,6 +156,9 @@ void amdvi_event_log_locked(struct amdvi *a, uint64_t q0, uint64_t q1);
 void amdvi_event_log(struct amdvi *a, uint64_t q0, uint64_t q1);
 /* A fault from the translation path: rate-limited per (devid, page, kind). */
 void amdvi_event_fault(struct amdvi *a, uint64_t q0, uint64_t q1);
+/* The same with an explicit dedup key in place of the page (interrupt
+ * remapping faults use the IRTE index). */
+void amdvi_event_fault_keyed(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t key);
 /* Set a status interrupt bit (EventLogInt / ComWaitInt); raise the MSI on a
  * 0 -> 1 transition when `enable_bit` is set in Control (lock held). */
 void amdvi_status_raise(struct amdvi *a, uint64_t status_bit, uint64_t enable_bit);
@@ -164,6 +184,15 @@ enum amdvi_dte_status amdvi_dte_get(struct amdvi *a, uint16_t devid, struct amdv
 void amdvi_dte_decode(struct amdvi_dte *d);
 /* Reserved-bit / illegal-encoding check of a V=1, TV=1 DTE for DMA. */
 bool amdvi_dte_illegal(const struct amdvi *a, const struct amdvi_dte *d);
+
+/* ---- amdvi_ir.c ---- */
+/* Queue an interrupt-table invalidation for the listener (lock held). */
+void amdvi_ir_note_invalidate(struct amdvi *a, uint16_t devid, bool all);
+/* Deliver queued invalidations to the listener (no IOMMU lock held). */
+void amdvi_ir_flush_pending(struct amdvi *a);
+/* Send the IOMMU's own event/completion interrupt as IntCapXT register
+ * `reg` describes (lock held; x2APIC destination, fixed, edge). */
+void amdvi_intcapxt_send(struct amdvi *a, uint64_t reg);
 
 /* ---- amdvi_translate.c ---- */
 int amdvi_translate(void *opaque, uint16_t rid, uint64_t iova, bool write, uint64_t *gpa,

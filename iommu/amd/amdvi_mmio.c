@@ -31,6 +31,7 @@ static void excl_written(struct amdvi *a, uint64_t old);
 static void cmd_head_written(struct amdvi *a, uint64_t old);
 static void cmd_tail_written(struct amdvi *a, uint64_t old);
 static void event_tail_written(struct amdvi *a, uint64_t old);
+static void intcapxt_written(struct amdvi *a, uint64_t old);
 
 static const struct amdvi_reg_desc amdvi_regs[AMDVI_REG_COUNT] = {
     [AMDVI_REG_DEV_TABLE_BASE] = { AMDVI_MMIO_DEV_TABLE_BASE,
@@ -42,8 +43,9 @@ static const struct amdvi_reg_desc amdvi_regs[AMDVI_REG_COUNT] = {
     [AMDVI_REG_EVENT_LOG_BASE] = { AMDVI_MMIO_EVENT_LOG_BASE,
                                    AMDVI_EVENT_LOG_BASE_ADDR | AMDVI_EVENT_LOG_LEN, 0,
                                    event_base_written },
-    /* GTEn is dropped by the handler unless guest tables are advertised */
-    [AMDVI_REG_CONTROL] = { AMDVI_MMIO_CONTROL, AMDVI_CTRL_WRITABLE | AMDVI_CTRL_GT_EN, 0,
+    /* GTEn / GAEn / XTEn / IntCapXTEn are dropped by the handler unless advertised */
+    [AMDVI_REG_CONTROL] = { AMDVI_MMIO_CONTROL,
+                            AMDVI_CTRL_WRITABLE | AMDVI_CTRL_GT_EN | AMDVI_CTRL_IR_WRITABLE, 0,
                             control_written },
     [AMDVI_REG_EXCL_BASE] = { AMDVI_MMIO_EXCL_BASE,
                               AMDVI_EXCL_ADDR | AMDVI_EXCL_BASE_EX_EN | AMDVI_EXCL_BASE_ALLOW, 0,
@@ -61,6 +63,13 @@ static const struct amdvi_reg_desc amdvi_regs[AMDVI_REG_COUNT] = {
     [AMDVI_REG_EVENT_HEAD] = { AMDVI_MMIO_EVENT_HEAD, AMDVI_LOG_PTR, 0, NULL },
     [AMDVI_REG_EVENT_TAIL] = { AMDVI_MMIO_EVENT_TAIL, AMDVI_LOG_PTR, 0, event_tail_written },
     [AMDVI_REG_STATUS] = { AMDVI_MMIO_STATUS, 0, AMDVI_STATUS_W1C, NULL },
+    /* IntCapXT: read as zero without XTSup (cleared by the handler) */
+    [AMDVI_REG_INTCAPXT_EVT] = { AMDVI_MMIO_INTCAPXT_EVT, AMDVI_INTCAPXT_WRITABLE, 0,
+                                 intcapxt_written },
+    [AMDVI_REG_INTCAPXT_PPR] = { AMDVI_MMIO_INTCAPXT_PPR, AMDVI_INTCAPXT_WRITABLE, 0,
+                                 intcapxt_written },
+    [AMDVI_REG_INTCAPXT_GALOG] = { AMDVI_MMIO_INTCAPXT_GALOG, AMDVI_INTCAPXT_WRITABLE, 0,
+                                   intcapxt_written },
 };
 
 uint64_t amdvi_log_bytes(uint64_t base_reg)
@@ -80,14 +89,18 @@ void amdvi_regs_reset(struct amdvi *a)
     __atomic_store_n(&a->iommu_en, false, __ATOMIC_RELEASE);
     __atomic_store_n(&a->gt_en, false, __ATOMIC_RELEASE);
     __atomic_store_n(&a->excl_en, false, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->ga_en, false, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->xt_en, false, __ATOMIC_RELEASE);
 }
 
 /* ---- side effects (register lock held) ------------------------------------------ */
 
 static void dev_table_written(struct amdvi *a, uint64_t old)
 {
-    if (a->regs[AMDVI_REG_DEV_TABLE_BASE] != old)
+    if (a->regs[AMDVI_REG_DEV_TABLE_BASE] != old) {
         amdvi_dte_set_table(a, a->regs[AMDVI_REG_DEV_TABLE_BASE]);
+        amdvi_ir_note_invalidate(a, 0, true);
+    }
 }
 
 /* A new buffer base restarts the buffer: head and tail return to 0. */
@@ -120,12 +133,16 @@ static void control_written(struct amdvi *a, uint64_t old)
 
     a->regs[AMDVI_REG_CONTROL] = ctrl;
     __atomic_store_n(&a->gt_en, (ctrl & AMDVI_CTRL_GT_EN) != 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->ga_en, (ctrl & AMDVI_CTRL_GA_EN) != 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->xt_en, (ctrl & AMDVI_CTRL_XT_EN) != 0, __ATOMIC_RELEASE);
     if (changed & AMDVI_CTRL_IOMMU_EN) {
         /* nothing cached while disabled may survive into the enabled state */
         amdvi_dte_invalidate_all(a);
         iotlb_invalidate_all(a->iotlb);
         __atomic_store_n(&a->iommu_en, (ctrl & AMDVI_CTRL_IOMMU_EN) != 0, __ATOMIC_RELEASE);
     }
+    if (changed & (AMDVI_CTRL_IOMMU_EN | AMDVI_CTRL_GA_EN | AMDVI_CTRL_XT_EN))
+        amdvi_ir_note_invalidate(a, 0, true);
     if (changed & AMDVI_CTRL_EVENT_LOG_EN) {
         bool on = (ctrl & AMDVI_CTRL_EVENT_LOG_EN) &&
                   amdvi_log_bytes(a->regs[AMDVI_REG_EVENT_LOG_BASE]);
@@ -175,6 +192,15 @@ static void event_tail_written(struct amdvi *a, uint64_t old)
 {
     if (a->regs[AMDVI_REG_STATUS] & AMDVI_STATUS_EVENT_LOG_RUN)
         a->regs[AMDVI_REG_EVENT_TAIL] = old;
+}
+
+static void intcapxt_written(struct amdvi *a, uint64_t old)
+{
+    (void)old;
+    if (!(a->efr & AMDVI_EFR_XT_SUP)) {
+        for (unsigned r = AMDVI_REG_INTCAPXT_EVT; r <= AMDVI_REG_INTCAPXT_GALOG; r++)
+            a->regs[r] = 0;
+    }
 }
 
 /* ---- bus callbacks ------------------------------------------------------------ */
@@ -256,6 +282,7 @@ static void amdvi_mmio_write(void *opaque, uint64_t offset, const void *data, un
     if (d->written)
         d->written(a, old);
     pthread_mutex_unlock(&a->lock);
+    amdvi_ir_flush_pending(a);
 }
 
 const struct bus_ops amdvi_mmio_ops = {

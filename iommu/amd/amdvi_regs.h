@@ -309,6 +309,62 @@
 #define AMDVI_DTE_MODE_MAX 6u
 #define AMDVI_DTE_GLX_MAX 2u                /* GLX 3 is reserved */
 
+/* ---- Interrupt remapping (spec 2.2.5) ------------------------------------------- */
+/* DTE q2 fields: see AMDVI_DTE_IV .. AMDVI_DTE_LINT1_PASS above. */
+#define AMDVI_DTE_INT_TAB_LEN_MAX 11u       /* 2^11 = 2048 entries; 12..15 reserved */
+#define AMDVI_DTE_INT_CTL_ABORT 0u          /* target abort fixed/arbitrated interrupts */
+#define AMDVI_DTE_INT_CTL_FORWARD 1u        /* forward them unmapped */
+#define AMDVI_DTE_INT_CTL_REMAP 2u          /* remap them through the IRTE */
+#define AMDVI_DTE_INT_CTL_RSVD 3u
+#define AMDVI_IRT_ALIGN 128u                /* IntTableRootPtr is bits 51:6; Linux aligns 128 */
+
+/* Interrupt request as the IOMMU sees it: MSI data[10:0] indexes the table,
+ * data[10:8] is the upstream message type (spec Table 19). */
+#define AMDVI_IR_MSI_INDEX GENMASK(10, 0)
+#define AMDVI_IR_MSI_TYPE GENMASK(10, 8)
+#define AMDVI_IR_TYPE_FIXED 0u
+#define AMDVI_IR_TYPE_ARBITRATED 1u
+#define AMDVI_IR_TYPE_SMI 2u
+#define AMDVI_IR_TYPE_NMI 4u
+#define AMDVI_IR_TYPE_INIT 5u
+#define AMDVI_IR_TYPE_EXTINT 7u
+
+/* Legacy 32-bit IRTE (GAEn = 0). */
+#define AMDVI_IRTE_SIZE 4u
+#define AMDVI_IRTE_REMAP_EN BIT(0)
+#define AMDVI_IRTE_SUP_IOPF BIT(1)
+#define AMDVI_IRTE_INT_TYPE GENMASK(4, 2)
+#define AMDVI_IRTE_RQ_EOI BIT(5)
+#define AMDVI_IRTE_DM BIT(6)
+#define AMDVI_IRTE_GUEST_MODE BIT(7)
+#define AMDVI_IRTE_DEST GENMASK(15, 8)
+#define AMDVI_IRTE_VECTOR GENMASK(23, 16)
+
+/* 128-bit IRTE (GAEn = 1), guest mode 0: lo quadword and hi quadword. */
+#define AMDVI_IRTE_GA_SIZE 16u
+#define AMDVI_IRTE_GA_LO_REMAP_EN BIT(0)
+#define AMDVI_IRTE_GA_LO_SUP_IOPF BIT(1)
+#define AMDVI_IRTE_GA_LO_INT_TYPE GENMASK(4, 2)
+#define AMDVI_IRTE_GA_LO_RQ_EOI BIT(5)
+#define AMDVI_IRTE_GA_LO_DM BIT(6)
+#define AMDVI_IRTE_GA_LO_GUEST_MODE BIT(7)
+#define AMDVI_IRTE_GA_LO_DEST_LO GENMASK(31, 8)    /* Destination[23:0] */
+#define AMDVI_IRTE_GA_HI_VECTOR GENMASK(7, 0)
+#define AMDVI_IRTE_GA_HI_DEST_HI GENMASK(63, 56)   /* Destination[31:24] */
+#define AMDVI_IRTE_GA_DEST_HI_SHIFT 24u
+
+/* IntCapXT registers (0x170 event/completion, 0x178 PPR, 0x180 GA log):
+ * the IOMMU's own interrupts when Control.IntCapXTEn = 1 (needs XTSup). */
+#define AMDVI_INTCAPXT_DM BIT(2)
+#define AMDVI_INTCAPXT_DEST_LO GENMASK(31, 8)       /* Destination[23:0] */
+#define AMDVI_INTCAPXT_VECTOR GENMASK(39, 32)
+#define AMDVI_INTCAPXT_DEST_HI GENMASK(63, 56)      /* Destination[31:24] */
+#define AMDVI_INTCAPXT_WRITABLE \
+    (AMDVI_INTCAPXT_DM | AMDVI_INTCAPXT_DEST_LO | AMDVI_INTCAPXT_VECTOR | AMDVI_INTCAPXT_DEST_HI)
+
+/* Control bits that exist only with interrupt remapping advertised. */
+#define AMDVI_CTRL_IR_WRITABLE (AMDVI_CTRL_GA_EN | AMDVI_CTRL_XT_EN | AMDVI_CTRL_INTCAPXT_EN)
+
 /* ---- IVHD image fields (ACPI IVRS, spec 5.2.2) -------------------------------------- */
 /* IVHD flags byte (types 10h/11h). */
 #define AMDVI_IVHD_FLAG_HT_TUN_EN BIT(0)

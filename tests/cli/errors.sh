@@ -45,7 +45,14 @@ expect_usage_error "unknown option '--frob'" --kernel "$tmp/text" --frob
 expect_usage_error "no such file" --kernel "$tmp/missing"
 expect_usage_error "--initrd .*no such file" --kernel "$tmp/text" --initrd "$tmp/missing"
 expect_usage_error "--cpus 0" --kernel "$tmp/text" --cpus 0
-expect_usage_error "--cpus 256" --kernel "$tmp/text" --cpus 256
+expect_usage_error "--cpus 1025" --kernel "$tmp/text" --cpus 1025
+expect_usage_error "APIC ID 255 needs interrupt remapping: add --iommu amd" --kernel "$tmp/text" \
+    --cpus 256
+expect_usage_error "APIC ID 300 needs interrupt remapping" --kernel "$tmp/text" \
+    --apic-ids 0,1,2,300 --iommu amd,intremap=off
+expect_usage_error "APIC ID 7 is given twice" --kernel "$tmp/text" --apic-ids 0,7,7
+expect_usage_error "--topology makes 6 vCPUs" --kernel "$tmp/text" --topology sockets=2,cores=3 \
+    --cpus 4
 expect_usage_error "--memory 1M" --kernel "$tmp/text" --memory 1M
 expect_usage_error "more than this host" --kernel "$tmp/text" --memory 1000G
 expect_usage_error "does not exist.*modprobe" --kernel "$tmp/text" --kvm-device "$tmp/missing"
@@ -70,9 +77,12 @@ if have_kvm; then
     # a tap that cannot be attached: a name no interface has, without CAP_NET_ADMIN
     # to create it, or a name that is not a tap at all (the loopback device)
     expect_usage_error "tap lo: .*not a tap" --kernel "$SLUICE_PAYLOAD" --serial off --net tap=lo
+    # an APIC ID beyond KVM_CAP_MAX_VCPU_ID (a few thousand on any host)
+    expect_usage_error "APIC ID 4000000: this host's KVM allows vCPU (APIC) IDs below" \
+        --kernel "$tmp/text" --apic-ids 0,4000000 --iommu amd
 else
-    skipped=4
-    echo "note: 4 cases need /dev/kvm and were skipped"
+    skipped=5
+    echo "note: 5 cases need /dev/kvm and were skipped"
 fi
 
 echo "$ran cases, $failures failed, $skipped skipped"

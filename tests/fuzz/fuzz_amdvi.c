@@ -50,6 +50,7 @@
 #include "devices/irq.h"
 #include "devices/pci/pci.h"
 #include "iommu/amd/amdvi.h"
+#include "iommu/amd/amdvi_ir.h"
 #include "iommu/amd/amdvi_pgtable.h"
 #include "iommu/amd/amdvi_regs.h"
 #include "iommu/dma.h"
@@ -64,6 +65,7 @@
 #define FUZZ_FLAG_NPCACHE 0x02u
 #define FUZZ_FLAG_IOTLB_SHIFT 2u
 #define FUZZ_FLAG_IOTLB_MASK 0x3u
+#define FUZZ_FLAG_INTREMAP 0x10u
 
 #define FUZZ_RAM0_GPA 0x0ULL
 #define FUZZ_RAM0_SIZE 0x100000ULL          /* 1 MiB */
@@ -101,6 +103,7 @@ enum fuzz_op_kind {
     OP_EVENT_DRAIN,
     OP_MSI,
     OP_STATS,
+    OP_REMAP,
     OP_COUNT
 };
 
@@ -140,6 +143,8 @@ struct fuzz_sink {
 struct fuzz {
     struct amdvi *a;
     bool guest_tables;
+    bool intremap;
+    uint64_t remaps;      /* amdvi_ir_translate calls */
     struct dma_ram_region ram[FUZZ_NRAM];
     struct dma_translator tr;
     struct fuzz_sink sink;
@@ -289,7 +294,8 @@ static uint64_t reg_valid_bits(const struct fuzz *f, uint64_t reg)
     case AMDVI_MMIO_EVENT_LOG_BASE:
         return AMDVI_LOG_BASE_ADDR | AMDVI_LOG_LEN;
     case AMDVI_MMIO_CONTROL:
-        return AMDVI_CTRL_WRITABLE | (f->guest_tables ? AMDVI_CTRL_GT_EN : 0);
+        return AMDVI_CTRL_WRITABLE | (f->guest_tables ? AMDVI_CTRL_GT_EN : 0) |
+               (f->intremap ? AMDVI_CTRL_IR_WRITABLE : 0);
     case AMDVI_MMIO_EXCL_BASE:
         return AMDVI_EXCL_ADDR | AMDVI_EXCL_BASE_EX_EN | AMDVI_EXCL_BASE_ALLOW;
     case AMDVI_MMIO_EXCL_LIMIT:
@@ -451,6 +457,22 @@ static void op_translate(struct fuzz *f, const struct fuzz_op *op)
     ret = translate(f, op->a, iova, write, &gpa2, &len2);
     FUZZ_CHECK(ret == 0);
     FUZZ_CHECK(gpa2 == gpa && len2 == len);
+}
+
+/* Remap one MSI from requester op->a: the answer is one of the three results;
+ * pass-through leaves the message alone; a remapped message is an MSI. */
+static void op_remap(struct fuzz *f, const struct fuzz_op *op)
+{
+    uint64_t addr = MSI_ADDR_BASE | (op->x & 0xffff0ULL), out_addr = 0;
+    uint32_t data = op->b, out_data = 0;
+    enum amdvi_ir_result r = amdvi_ir_translate(f->a, op->a, addr, data, &out_addr, &out_data);
+    f->remaps++;
+
+    FUZZ_CHECK(r == AMDVI_IR_REMAPPED || r == AMDVI_IR_PASSTHROUGH || r == AMDVI_IR_BLOCKED);
+    if (r == AMDVI_IR_PASSTHROUGH)
+        FUZZ_CHECK(out_addr == addr && out_data == data);
+    if (r == AMDVI_IR_REMAPPED)
+        FUZZ_CHECK((out_addr & 0xfff00000ULL) == MSI_ADDR_BASE);
 }
 
 /* ---- driver helpers --------------------------------------------------------------- */
@@ -655,7 +677,7 @@ static void check_stats(struct fuzz *f, bool final)
                 (unsigned long long)s.commands, f->sink.count);
     FUZZ_CHECK(s.translations == f->translations);
     FUZZ_CHECK(s.iotlb_hits + s.iotlb_misses <= s.translations);
-    FUZZ_CHECK(s.faults <= s.translations);
+    FUZZ_CHECK(s.faults <= s.translations + f->remaps); /* interrupt faults count too */
 }
 
 static void run_op(struct fuzz *f, const struct fuzz_op *op)
@@ -667,6 +689,7 @@ static void run_op(struct fuzz *f, const struct fuzz_op *op)
         [OP_MAP_V1] = op_map_v1,         [OP_MAP_V2] = op_map_v2,
         [OP_SETUP] = op_setup,           [OP_EVENT_DRAIN] = op_event_drain,
         [OP_MSI] = op_msi,               [OP_STATS] = NULL,
+        [OP_REMAP] = op_remap,
     };
     unsigned kind = op->kind % OP_COUNT;
 
@@ -700,10 +723,12 @@ static int fuzz_create(struct fuzz *f, uint8_t flags, const struct msi_sink *sin
         .sink = sink,
         .npcache = flags & FUZZ_FLAG_NPCACHE,
         .guest_tables = flags & FUZZ_FLAG_GUEST_TABLES,
+        .intremap = flags & FUZZ_FLAG_INTREMAP,
         .iotlb_entries = iotlb_sizes[(flags >> FUZZ_FLAG_IOTLB_SHIFT) & FUZZ_FLAG_IOTLB_MASK],
     };
 
     f->guest_tables = cfg.guest_tables;
+    f->intremap = cfg.intremap;
     f->ram[0] = (struct dma_ram_region){ .gpa = FUZZ_RAM0_GPA, .size = FUZZ_RAM0_SIZE,
                                          .host = ram0 };
     f->ram[1] = (struct dma_ram_region){ .gpa = FUZZ_RAM1_GPA, .size = FUZZ_RAM1_SIZE,

@@ -547,6 +547,17 @@ static void test_x2apic_madt(struct built *b)
     dsl = iasl_roundtrip("apic-x2", find(b, "APIC"));
     check_dsl_has(dsl, "apic-x2", expect, ARRAY_SIZE(expect));
     free(dsl);
+
+    /* a 4-vCPU machine with one APIC ID above 255 (--apic-ids 0,1,2,300) */
+    static const uint32_t sparse[] = { 0, 1, 2, 300 };
+    static const char *const expect_sparse[] = {
+        "[Processor Local APIC]", "Local Apic ID : 02", "[Processor Local x2APIC]",
+        "Processor x2Apic ID : 0000012C", "Processor UID : 00000003", "[Local x2APIC NMI]",
+    };
+    CHECK_EQ(build(b, sparse, ARRAY_SIZE(sparse)), 0);
+    dsl = iasl_roundtrip("apic-sparse", find(b, "APIC"));
+    check_dsl_has(dsl, "apic-sparse", expect_sparse, ARRAY_SIZE(expect_sparse));
+    free(dsl);
 }
 
 /* Everything the AML builder can emit, with PkgLengths of 1, 2 and 3 bytes. */

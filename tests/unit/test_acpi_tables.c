@@ -434,6 +434,23 @@ static void test_x2apic(void)
     static const uint32_t sparse[] = { 0, 2, 4, 6 };
     acpi_machine_init(&m, ARRAY_SIZE(sparse), sparse);
     check_machine(&m, 0);
+
+    /* --apic-ids 0,1,2,300 and --topology sockets=2,cores=2,apic-id-stride=256 */
+    static const uint32_t list[] = { 0, 1, 2, 300 };
+    acpi_machine_init(&m, ARRAY_SIZE(list), list);
+    check_machine(&m, 1);
+    static const uint32_t strided[] = { 0, 1, 256, 257 };
+    acpi_machine_init(&m, ARRAY_SIZE(strided), strided);
+    check_machine(&m, 2);
+
+    /* --cpus 1024: IDs 0..254 as Local APIC (UIDs 0..254), 255..1023 as x2APIC */
+    static uint32_t dense[1024];
+    for (unsigned i = 0; i < ARRAY_SIZE(dense); i++)
+        dense[i] = i;
+    acpi_machine_init(&m, 256, dense);
+    check_machine(&m, 1);
+    acpi_machine_init(&m, ARRAY_SIZE(dense), dense);
+    check_machine(&m, 1024 - 255);
 }
 
 static void check_einval(const struct acpi_machine *m, const char *what)

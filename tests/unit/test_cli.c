@@ -57,7 +57,7 @@ static void test_bad(void)
     struct cli_options o;
     expect_error(PARSE(&o, "--cpus", "2"), "--kernel");
     expect_error(PARSE(&o, "--kernel", "k", "--cpus", "0"), "--cpus 0");
-    expect_error(PARSE(&o, "--kernel", "k", "--cpus", "256"), "--cpus 256");
+    expect_error(PARSE(&o, "--kernel", "k", "--cpus", "1025"), "--cpus 1025");
     expect_error(PARSE(&o, "--kernel", "k", "--cpus", "2x"), "--cpus 2x");
     expect_error(PARSE(&o, "--kernel", "k", "--memory", "lots"), "--memory lots");
     expect_error(PARSE(&o, "--kernel", "k", "--memory", "1M"), "--memory 1M");
@@ -71,6 +71,105 @@ static void test_bad(void)
     expect_error(PARSE(&o, "--kernel"), "needs a value");
     expect_error(PARSE(&o, "--kernel", "k", "extra"), "unexpected argument 'extra'");
     expect_error(PARSE(&o, "--kernel", "k", "--hugepages", "--memory", "65M"), "multiple of 2M");
+}
+
+static void test_cpus_limits(void)
+{
+    struct cli_options o;
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--cpus", "1024", "--iommu", "amd"), CLI_RUN);
+    CHECK_EQ(o.cpus, 1024);
+    CHECK_EQ(o.topo.mode, TOPOLOGY_DENSE);
+    /* dense IDs 0..255: ID 255 is the xAPIC broadcast, so remapping is needed */
+    expect_error(PARSE(&o, "--kernel", "k", "--cpus", "256"),
+                 "APIC ID 255 needs interrupt remapping: add --iommu amd (intremap=on)");
+    expect_error(PARSE(&o, "--kernel", "k", "--cpus", "300", "--iommu", "amd,intremap=off"),
+                 "APIC ID 299 needs interrupt remapping");
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--cpus", "255", "--iommu", "amd,intremap=off"), CLI_RUN);
+}
+
+static void test_topology(void)
+{
+    struct cli_options o;
+    struct topology_request req;
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--topology", "sockets=2,cores=3"), CLI_RUN);
+    CHECK_EQ(o.cpus, 6);
+    cli_topology_request(&o, &req);
+    CHECK_EQ(req.mode, TOPOLOGY_SMP);
+    CHECK_EQ(req.sockets, 2);
+    CHECK_EQ(req.cores, 3);
+    CHECK_EQ(req.threads, 1);
+
+    /* cores derived from --cpus, as QEMU's -smp does */
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--cpus", "8", "--topology", "sockets=2,threads=2"),
+             CLI_RUN);
+    CHECK_EQ(o.cpus, 8);
+    cli_topology_request(&o, &req);
+    CHECK_EQ(req.cores, 2);
+
+    /* a 4-vCPU VM with APIC IDs 0,1,256,257 */
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "sockets=2,cores=2,apic-id-stride=256"),
+                 "APIC ID 257 needs interrupt remapping: add --iommu amd (intremap=on)");
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--topology", "sockets=2,cores=2,apic-id-stride=256",
+                   "--iommu", "amd"), CLI_RUN);
+    CHECK_EQ(o.cpus, 4);
+    cli_topology_request(&o, &req);
+    CHECK_EQ(req.apic_id_stride, 256);
+
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "sockets=2,cores=3", "--cpus", "5"),
+                 "--topology makes 6 vCPUs");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "sockets=2", "--cpus", "5"),
+                 "--topology makes 2 vCPUs");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "sockets=0"), "sockets=0");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "cores=1025"), "cores=1025");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "sockets=32,cores=32,threads=2"),
+                 "2048 vCPUs");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "dies=2"), "unknown key 'dies'");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "cores=2,apic-id-stride=3"),
+                 "power of two");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "cores=2,apic-id-stride=x"),
+                 "apic-id-stride=x");
+    expect_error(PARSE(&o, "--kernel", "k", "--topology", "cores=2", "--topology", "cores=4"),
+                 "already given");
+}
+
+static void test_apic_ids(void)
+{
+    struct cli_options o;
+    struct topology_request req;
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--apic-ids", "0,1,2,300", "--iommu", "amd"), CLI_RUN);
+    CHECK_EQ(o.cpus, 4);
+    cli_topology_request(&o, &req);
+    CHECK_EQ(req.mode, TOPOLOGY_LIST);
+    CHECK_EQ(req.ncpus, 4);
+    CHECK_EQ(req.ids[3], 300);
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--apic-ids", "0,4", "--cpus", "2"), CLI_RUN);
+    CHECK_EQ(o.cpus, 2);
+
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,1,2,300"),
+                 "APIC ID 300 needs interrupt remapping: add --iommu amd (intremap=on)");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,1,2,300", "--iommu",
+                       "amd,intremap=off"), "APIC ID 300 needs interrupt remapping");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,1", "--cpus", "3"),
+                 "--apic-ids lists 2 IDs but --cpus is 3");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,7,7"), "APIC ID 7 is given twice");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,x"), "'x' is not an APIC ID");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,-1"), "'-1' is not an APIC ID");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0,4294967295", "--iommu", "amd"),
+                 "'4294967295' is not an APIC ID");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", ","), "comma-separated list");
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", "0", "--topology", "cores=1"),
+                 "already given");
+
+    /* 1025 IDs are refused; 1024 fit */
+    static char list[1025 * 6];
+    size_t pos = 0;
+    for (unsigned i = 0; i < 1025; i++)
+        pos += (size_t)snprintf(list + pos, sizeof(list) - pos, "%s%u", i ? "," : "", i);
+    expect_error(PARSE(&o, "--kernel", "k", "--apic-ids", list, "--iommu", "amd"),
+                 "more than 1024 IDs");
+    *strrchr(list, ',') = '\0';
+    CHECK_EQ(PARSE(&o, "--kernel", "k", "--apic-ids", list, "--iommu", "amd"), CLI_RUN);
+    CHECK_EQ(o.cpus, 1024);
 }
 
 static void test_sizes(void)
@@ -94,6 +193,9 @@ int main(void)
 {
     test_good();
     test_bad();
+    test_cpus_limits();
+    test_topology();
+    test_apic_ids();
     test_sizes();
     return check_result("test_cli");
 }

@@ -94,6 +94,7 @@ static void test_iommu(void)
     CHECK_EQ(o.iommu.model, CLI_IOMMU_AMD);
     CHECK(o.iommu.guest_tables);
     CHECK(!o.iommu.npcache);
+    CHECK(o.iommu.intremap); /* on by default */
     CHECK(cli_behind_iommu(&o, &o.disks[0].place));
     CHECK(!cli_behind_iommu(&o, &o.disks[1].place));
     CHECK(o.edu);
@@ -108,9 +109,15 @@ static void test_iommu(void)
     CHECK_EQ(o.edu_place.bus, CLI_BUS_ZERO);
     CHECK(!cli_behind_iommu(&o, &o.edu_place));
 
+    CHECK_EQ(PARSE(&o, "--iommu", "amd,intremap=off"), CLI_RUN);
+    CHECK(!o.iommu.intremap);
+    CHECK(o.iommu.guest_tables);
+    CHECK_EQ(PARSE(&o, "--iommu", "amd,intremap=on,npcache=on"), CLI_RUN);
+    CHECK(o.iommu.intremap);
+    expect_error(PARSE(&o, "--iommu", "amd,intremap=maybe"), "intremap=maybe: use on or off");
     expect_error(PARSE(&o, "--iommu", "intel"), "unknown IOMMU model");
     expect_error(PARSE(&o, "--iommu", "amd,pgtbl=v3"), "pgtbl=v3");
-    expect_error(PARSE(&o, "--iommu", "amd,colour=red"), "unknown key 'colour'");
+    expect_error(PARSE(&o, "--iommu", "amd,colour=red"), "unknown key 'colour' (known: pgtbl, npcache, intremap)");
     expect_error(PARSE(&o, "--disk", "path=/a,iommu=on"), "add --iommu amd");
     expect_error(PARSE(&o, "--disk", "path=/a,iommu=perhaps"), "use on or off");
     expect_error(PARSE(&o, "--device", "gpu"), "unknown device");
