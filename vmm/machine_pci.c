@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acpi/acpi.h"
@@ -274,6 +275,12 @@ static int machine_pci_ivrs_add(struct acpi_amd_iommu *iommu, uint16_t first, ui
     return ret;
 }
 
+static int machine_pci_range_cmp(const void *a, const void *b)
+{
+    const struct acpi_devid_range *x = a, *y = b;
+    return (int)x->first - (int)y->first;
+}
+
 int machine_pci_describe(struct machine_pci *p, struct acpi_machine *am, char *err, size_t errlen)
 {
     if (!p->amdvi)
@@ -288,31 +295,31 @@ int machine_pci_describe(struct machine_pci *p, struct acpi_machine *am, char *e
     iommu->ioapic_handle = am->ioapic.id;
     iommu->ioapic_devid = IRQ_SOURCE_ID_IOAPIC;
     iommu->emit_special = p->ir_index >= 0;
-    /* devids in ascending order: the host bridge, then slots in placement
-     * order (bus-0 slot numbers grow, and so do the buses behind root ports) */
-    int ret = machine_pci_ivrs_add(iommu, 0, 0, err, errlen);
-    for (unsigned i = 0; i < p->nslots && !ret; i++) {
+    /* The device entries: the host bridge, each root port and the whole
+     * bus behind it, each bus-0 device, and the IOAPIC's devid itself (Linux
+     * sizes its device table from the highest devid in the device entries,
+     * not from SPECIAL entries: without this a machine whose devices all sit
+     * below 00:14.0 gets a table too short for the IOAPIC's DTE). */
+    struct acpi_devid_range r[2 * MACHINE_PCI_MAX_DEVICES + 2];
+    unsigned n = 0;
+    r[n++] = (struct acpi_devid_range){0, 0};
+    r[n++] = (struct acpi_devid_range){IRQ_SOURCE_ID_IOAPIC, IRQ_SOURCE_ID_IOAPIC};
+    for (unsigned i = 0; i < p->nslots; i++) {
         const struct machine_pci_slot *s = &p->slots[i];
         if (!s->behind_iommu)
             continue;
-        if (!s->port) {
-            uint16_t rid = pci_requester_id(s->dev);
-            ret = machine_pci_ivrs_add(iommu, rid, rid, err, errlen);
-            continue;
+        struct pci_device *top = s->port ? pci_bridge_device(s->port) : s->dev;
+        uint16_t rid = pci_requester_id(top);
+        r[n++] = (struct acpi_devid_range){rid, rid};
+        if (s->port) {
+            uint8_t sec = pci_cfg_get8(top, PCI_SECONDARY_BUS);
+            r[n++] = (struct acpi_devid_range){PCI_RID_MAKE(sec, 0), PCI_RID_MAKE(sec, 0xff)};
         }
-        struct pci_device *rp = pci_bridge_device(s->port);
-        uint16_t rp_rid = pci_requester_id(rp);
-        ret = machine_pci_ivrs_add(iommu, rp_rid, rp_rid, err, errlen);
     }
-    /* the buses behind root ports come after every bus-0 devid */
-    for (unsigned i = 0; i < p->nslots && !ret; i++) {
-        const struct machine_pci_slot *s = &p->slots[i];
-        if (!s->behind_iommu || !s->port)
-            continue;
-        uint8_t sec = pci_cfg_get8(pci_bridge_device(s->port), PCI_SECONDARY_BUS);
-        ret = machine_pci_ivrs_add(iommu, PCI_RID_MAKE(sec, 0), PCI_RID_MAKE(sec, 0xff), err,
-                                   errlen);
-    }
+    qsort(r, n, sizeof(r[0]), machine_pci_range_cmp);
+    int ret = 0;
+    for (unsigned i = 0; i < n && !ret; i++)
+        ret = machine_pci_ivrs_add(iommu, r[i].first, r[i].last, err, errlen);
     return ret;
 }
 

@@ -85,6 +85,32 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
     return 0;
 }
 
+/*
+ * With APIC IDs above 254 firmware hands every CPU over in x2APIC mode (an
+ * xAPIC cannot address them, and Linux ignores MADT x2APIC entries it cannot
+ * reach from xAPIC mode): set EXTD in IA32_APIC_BASE, keeping EN and BSP.
+ */
+#define VCPU_MSR_APIC_BASE 0x1b
+#define VCPU_APIC_BASE_EXTD (1ULL << 10)
+#define VCPU_APIC_BASE_EN (1ULL << 11)
+
+static int vcpu_enable_x2apic(struct vcpu *vcpu)
+{
+    union {
+        struct kvm_msrs hdr;
+        uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    msrs.hdr.nmsrs = 1;
+    msrs.hdr.entries[0].index = VCPU_MSR_APIC_BASE;
+    if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
+        return -EIO;
+    msrs.hdr.entries[0].data |= VCPU_APIC_BASE_EN | VCPU_APIC_BASE_EXTD;
+    if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
+        return -EIO;
+    return 0;
+}
+
 static int vcpu_set_cpuid(struct vcpu *vcpu, struct kvm *kvm, const struct topology *t)
 {
     struct cpuid_topology topo = {
@@ -133,6 +159,8 @@ int vcpu_create(struct vcpu *vcpu, struct kvm *kvm, int vm_fd, unsigned index,
         goto err_unmap;
     }
     ret = vcpu_set_msrs(vcpu);
+    if (ret == 0 && topo->max_apic_id > TOPOLOGY_XAPIC_MAX_ID)
+        ret = vcpu_enable_x2apic(vcpu);
     if (ret) {
         LOG_ERR("vCPU %u: KVM_SET_MSRS failed: %s", index, strerror(-ret));
         goto err_unmap;
