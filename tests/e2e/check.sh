@@ -94,3 +94,92 @@ expect_pcie_virtio() {
 # The PCI/ACPI problems a PCIe machine must not show in the guest's log.
 # shellcheck disable=SC2034 # used by scenarios
 PCI_DMESG_BAD='BAR [0-9]+.*(failed to assign|can.t assign)|bridge window.*can.t assign|_OSC failed|No config space access function found|not using ECAM|not using MMCONFIG|MMCONFIG.*not reserved'
+
+# img_sha IMAGE FIRST COUNT: sha256 of 512-byte blocks of a host image.
+img_sha() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+
+# expect_image_pattern IMAGE TAG FIRST COUNT BASE: after the run, the host
+# image (E2E_DISK_BLOCKS blocks) holds blocks FIRST..FIRST+COUNT-1 of
+# pattern TAG (what the guest wrote) and pattern BASE everywhere else.
+expect_image_pattern() {
+	local img=$1 tag=$2 first=$3 count=$4 base=$5 rest
+	rest=$((E2E_DISK_BLOCKS - first - count))
+	[ "$(img_sha "$img" "$first" "$count")" = "$(pattern_sha "$tag" "$first" "$count")" ] ||
+		fail "the host image ${img##*/} does not hold what the guest wrote at block $first" || return 1
+	[ "$(img_sha "$img" 0 "$first")" = "$(pattern_sha "$base" 0 "$first")" ] &&
+		[ "$(img_sha "$img" $((first + count)) "$rest")" = "$(pattern_sha "$base" $((first + count)) "$rest")" ] ||
+		fail "the host image ${img##*/} changed outside the blocks the guest wrote" || return 1
+}
+
+# ---- IOMMU scenarios --------------------------------------------------------
+
+# What an IOMMU scenario's guest log must not show (on top of
+# expect_clean_dmesg's firmware/ACPI/warning list): fault events, a v2
+# request the driver refused, command-buffer timeouts.
+# shellcheck disable=SC2034 # used by scenarios
+IOMMU_DMESG_BAD='Event logged|Fallback to v1|Completion-Wait loop timed out|IOMMU.*not responding|AMD-Vi: .*[Ff]ailed'
+
+# expect_amd_iommu POLICY: the guest's AMD-Vi driver found the IOMMU
+# ("Extended features (EFR, EFR2): NAMES" with PreF, GT, IA and HE), the
+# DMA domains use POLICY (lazy|strict) invalidation, and every PCI function
+# the guest listed (markers PCI-GROUP, from pci_groups) is in an IOMMU
+# group - except the IOMMU's own function (1022, class 0x080600): Linux
+# never lets an AMD IOMMU translate itself (init.c clears its devid from
+# the lookup table, "The IVRS table tells us so, but this is a lie!"), so
+# it has no group on real hardware either; it must be there, once.
+# Prints "EFR=EFR,EFR2 ...".
+expect_amd_iommu() {
+	local policy=$1 feat groups none n
+	feat=$(guest_dmesg | grep -oE 'AMD-Vi: Extended features \(0x[0-9a-f]+, 0x[0-9a-f]+\):.*' | head -n 1)
+	[ -n "$feat" ] || fail "guest dmesg has no 'AMD-Vi: Extended features' line (IOMMU not found?)" || return 1
+	for n in PreF GT IA HE; do
+		[[ " ${feat#*:} " == *" $n "* ]] || fail "AMD-Vi feature $n missing: $feat" || return 1
+	done
+	guest_dmesg | grep -qE "iommu: DMA domain TLB invalidation policy: $policy mode" ||
+		fail "guest dmesg does not say 'DMA domain TLB invalidation policy: $policy mode': $(guest_dmesg | grep -oE 'invalidation policy: .*|Using strict mode.*' | head -n 2 | tr '\n' '|')" || return 1
+	groups=$(markers PCI-GROUP)
+	n=$(echo "$groups" | grep -c .)
+	[ "$n" -gt 0 ] || fail "guest listed no PCI functions" || return 1
+	[ "$(echo "$groups" | awk '$2 ~ /^1022:/ && $3 == "0x080600"' | grep -c .)" = 1 ] ||
+		fail "the guest does not list exactly one AMD IOMMU function (1022:xxxx, class 0x080600): $(echo "$groups" | tr '\n' '|')" || return 1
+	groups=$(echo "$groups" | awk '!($2 ~ /^1022:/ && $3 == "0x080600")')
+	none=$(echo "$groups" | awk '$4 == "none" { print $1 " (" $2 ")" }')
+	[ -z "$none" ] || fail "PCI functions without an IOMMU group: $(echo "$none" | tr '\n' ' ')" || return 1
+	echo "EFR=$(echo "$feat" | sed 's/.*features (\([^,]*\), \([^)]*\)).*/\1,\2/') $(echo "$groups" | grep -c .) functions in $(echo "$groups" | awk '{ print $4 }' | sort -u | grep -c .) IOMMU groups"
+}
+
+# ivrs_check HEX EFR: HEX is the guest's IVRS table (one hex string, from
+# /sys/firmware/acpi/tables/IVRS); checks its length and checksum, IVinfo
+# EFRSup, and that every IVHD type 11h/40h carries EFR (0x...) as its EFR
+# image, as the MMIO register does. Prints the IVHD types and IVinfo.
+ivrs_check() {
+	local hex=$1 efr=$2 len sum i off type blen img types="" ivinfo
+	# le OFFSET BYTES: little-endian value at byte OFFSET.
+	le() {
+		local v="" k
+		for ((k = $2 - 1; k >= 0; k--)); do v=$v${hex:$((($1 + k) * 2)):2}; done
+		echo $((16#$v))
+	}
+	[ -n "$hex" ] || fail "guest printed no IVRS table" || return 1
+	[ "${hex:0:8}" = 49565253 ] || fail "the table does not start with 'IVRS': ${hex:0:8}" || return 1
+	len=$(le 4 4)
+	[ $((${#hex} / 2)) = "$len" ] || fail "IVRS length field $len, table has $((${#hex} / 2)) bytes" || return 1
+	sum=0
+	for ((i = 0; i < len; i++)); do sum=$((sum + 16#${hex:$((i * 2)):2})); done
+	[ $((sum & 255)) = 0 ] || fail "IVRS checksum is off by $((sum & 255))" || return 1
+	ivinfo=$(le 36 4)
+	((ivinfo & 1)) || fail "IVinfo 0x$(printf %x "$ivinfo") lacks EFRSup (bit 0)" || return 1
+	off=48
+	while ((off < len)); do
+		type=$(le "$off" 1) blen=$(le $((off + 2)) 2)
+		((blen > 0)) || fail "IVRS block at $off has length 0" || return 1
+		types="$types $(printf '%02x' "$type")h"
+		if ((type == 0x11 || type == 0x40)); then
+			img=$(printf '0x%x' "$(le $((off + 24)) 8)")
+			[ "$img" = "$efr" ] || fail "IVHD $(printf '%02x' "$type")h EFR image $img differs from the MMIO EFR $efr" || return 1
+		fi
+		off=$((off + blen))
+	done
+	((off == len)) || fail "IVRS blocks overrun the table ($off > $len)" || return 1
+	echo "IVRS:$types, IVinfo 0x$(printf %x "$ivinfo")"
+}

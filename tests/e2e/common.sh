@@ -72,6 +72,44 @@ blk_read_check() {
 	if [ "$got" = "$exp" ]; then echo ok; else echo "sha256 $got, expected $exp"; fi
 }
 
+# blk_write_check DEV TAG FIRST COUNT: write blocks FIRST..FIRST+COUNT-1 of
+# pattern TAG to /dev/DEV (fsync), drop the page cache and read them back
+# with O_DIRECT; prints "ok", or what went wrong. FIRST and COUNT are
+# multiples of 8.
+blk_write_check() {
+	pattern "$2" "$3" "$4" |
+		dd of="/dev/$1" bs=512 seek="$3" iflag=fullblock conv=fsync 2>/tmp/blk-write.err ||
+		{ echo "write failed: $(tail -n 1 /tmp/blk-write.err)"; return 0; }
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	if [ "$(disk_sha "$1" "$3" "$4")" = "$(pattern_sha "$2" "$3" "$4")" ]; then
+		echo ok
+	else
+		echo "read-back of blocks $3+$4 differs from what was written"
+	fi
+}
+
+# pci_find VENDOR DEVICE: the sysfs directories of the PCI functions with
+# these IDs (0x1234 0x11e8).
+pci_find() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor" 2>/dev/null)" = "$1" ] && [ "$(cat "$d/device" 2>/dev/null)" = "$2" ] && echo "$d"
+	done
+}
+
+# pci_groups: one line per PCI function: "BDF VENDOR:DEVICE CLASS GROUP",
+# GROUP the number of its IOMMU group or "none".
+pci_groups() {
+	local d g
+	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d" ] || continue
+		g=none
+		[ ! -e "$d/iommu_group" ] || g=$(basename "$(readlink -f "$d/iommu_group")")
+		echo "${d##*/} $(cut -c3- "$d/vendor"):$(cut -c3- "$d/device") $(cat "$d/class") $g"
+	done
+}
+
 # pci_of DEVPATH: the PCI address (0000:bb:dd.f) a sysfs device sits on.
 pci_of() {
 	readlink -f "$1" | tr '/' '\n' | grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n 1
@@ -99,4 +137,34 @@ pci_list() {
 		[ ! -e "$d/driver" ] || drv=$(basename "$(readlink -f "$d/driver")")
 		echo "$bdf $(cut -c3- "$d/vendor"):$(cut -c3- "$d/device") $(cat "$d/class") $parent $drv $(wc -c <"$d/config")"
 	done
+}
+
+# irq_of NAME_EREGEX: the number of the first /proc/interrupts line whose
+# action name matches (e.g. 'virtio[0-9]+-input\.0').
+irq_of() {
+	awk -v re="$1" '$NF ~ re { sub(":", "", $1); print $1; exit }' /proc/interrupts
+}
+
+# irq_on_cpu IRQ CPU: IRQ's count on CPU (its /proc/interrupts column).
+irq_on_cpu() {
+	awk -v irq="$1:" -v c="$2" '$1 == irq { print $(c + 2); exit }' /proc/interrupts
+}
+
+# irq_busiest IRQ: the CPU that has handled most of IRQ's interrupts.
+irq_busiest() {
+	awk -v irq="$1:" 'NR == 1 { n = NF } $1 == irq {
+		b = 0; for (i = 1; i <= n; i++) if ($(i + 1) > $(b + 2)) b = i - 1; print b; exit }' /proc/interrupts
+}
+
+# irq_steer IRQ CPU: route IRQ to CPU alone through /proc/irq/IRQ/smp_affinity;
+# prints "ok" or what went wrong.
+irq_steer() {
+	printf '%x\n' $((1 << $2)) >"/proc/irq/$1/smp_affinity" 2>/tmp/irq-steer.err ||
+		{ echo "smp_affinity write failed: $(cat /tmp/irq-steer.err)"; return 0; }
+	echo ok
+}
+
+# cpu_of_apicid ID: the logical CPU whose (x2)APIC ID is ID (/proc/cpuinfo).
+cpu_of_apicid() {
+	awk -v id="$1" '/^processor/ { p = $NF } /^apicid/ && $NF == id { print p; exit }' /proc/cpuinfo
 }

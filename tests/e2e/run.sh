@@ -65,9 +65,11 @@ fi
 kinfo=$("$E2E_DIR/kernel.sh") || skip_all "no guest kernel obtainable (see kernel.sh)"
 eval "$kinfo"
 initrd=$results/guest-initrd.img
+# Static guest tools (edu-dma), built once and cached (guest-tools/build.sh).
+mapfile -t tools < <("$E2E_DIR/guest-tools/build.sh")
 "$E2E_DIR/initramfs.sh" "$initrd" "$E2E_DIR/guest-init" "$KROOT" "$KVER" \
 	pvpanic-mmio pvpanic-pci virtio_blk virtio_net virtio_rng -- \
-	"$E2E_DIR/scenarios=scenarios" "$E2E_DIR/common.sh=lib/sluice-e2e.sh"
+	"$E2E_DIR/scenarios=scenarios" "$E2E_DIR/common.sh=lib/sluice-e2e.sh" "${tools[@]}"
 
 inner=(env SLUICE="$sluice" E2E_GUEST_APPEND="$append" "$E2E_DIR/scenarios-run.sh" "$VMLINUZ" "$initrd" "$results" "$vmms" "$@")
 start=$(now)

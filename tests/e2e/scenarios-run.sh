@@ -7,7 +7,8 @@
 #   .console (guest console), .stderr (VMM stderr), .verdict (one line:
 #   PASS|FAIL|SKIP SECONDS REASON), .host (output of the host-side hooks and
 #   device setup). Prints the verdict lines as it goes.
-# A scenario with devices (SCENARIO_DISKS, SCENARIO_NETS, SCENARIO_RNG) gets
+# A scenario with devices (SCENARIO_DISKS, SCENARIO_NETS, SCENARIO_RNG;
+# SCENARIO_IOMMU and SCENARIO_EDU need no host-side setup) gets
 # them created here (disk images in RUN_DIR, taps) before its optional
 # host_setup() runs; host_teardown() runs after the VMM exits, then check().
 set -eu
@@ -31,6 +32,8 @@ run_one() (
 	SCENARIO_KERNEL=bzimage # or vmlinux: the uncompressed ELF next to it (kernel.sh)
 	SCENARIO_VMMS=""        # comma-separated VMMs the scenario applies to (empty: all)
 	SCENARIO_DISKS="" SCENARIO_NETS="" SCENARIO_RNG="" # devices, see vmm.sh
+	SCENARIO_IOMMU="" SCENARIO_EDU=""                  # amd[,opts]; port|0 (vmm.sh)
+	SCENARIO_SLUICE_ARGS="" # extra sluice options (e.g. --apic-ids): other VMMs skip
 	. "$E2E_DIR/check.sh"
 	. "$E2E_DIR/scenarios/$name.sh"
 	verdict() { echo "$1 $2 $3" >"$out.verdict"; echo "SLUICE-E2E-VERDICT $name@$vmm $1 ${2}s $3"; }
@@ -41,6 +44,10 @@ run_one() (
 	fi
 	if [ -n "$SCENARIO_VMMS" ] && [[ ",$SCENARIO_VMMS," != *",$vmm,"* ]]; then
 		verdict SKIP 0 "scenario applies only to $SCENARIO_VMMS"
+		return 0
+	fi
+	if [ -n "$SCENARIO_SLUICE_ARGS" ] && [ "$vmm" != sluice ]; then
+		verdict SKIP 0 "scenario needs sluice options ($SCENARIO_SLUICE_ARGS)"
 		return 0
 	fi
 	# Per-run scratch (disk images, host-side hook files): tmpfs.
@@ -62,7 +69,7 @@ run_one() (
 	trap cleanup EXIT
 	local image=$kernel
 	[ "$SCENARIO_KERNEL" != vmlinux ] || image=${kernel/\/vmlinuz-/\/vmlinux-}
-	if ! why=$(vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG"); then
+	if ! why=$(vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU"); then
 		verdict SKIP 0 "$why"
 		return 0
 	fi
@@ -79,7 +86,9 @@ run_one() (
 	# After host_setup, which may add to SCENARIO_CMDLINE.
 	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
 	vmm_argv "$vmm" "$image" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
-	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG"
+	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU"
+	# shellcheck disable=SC2206 # words on purpose
+	[ "$vmm" != sluice ] || VMM_ARGV+=($SCENARIO_SLUICE_ARGS)
 	echo "${VMM_ARGV[*]}" >"$out.argv"
 
 	# The VMM writes the console byte by byte: keep it off 9p (in the test

@@ -44,15 +44,34 @@ vmm_argv() {
 #   nets    words port|bus0, one per virtio-net NIC; NIC i uses the tap
 #           $(tap_name i) (devices.sh) and MAC $(nic_mac i)
 #   rng     port, bus0 or empty: one virtio-rng
-# vmm_devices VMM DIR DISKS NETS RNG: append the VMM's arguments for them to
-# VMM_ARGV (after vmm_argv). qemu-microvm has no PCI: fails with a reason.
+#   iommu   empty (none) or amd[,OPTS]: an emulated AMD IOMMU with every PCI
+#           device behind it (sluice --iommu amd[,OPTS]; QEMU: -device
+#           amd-iommu, the first device, OPTS ignored, and the virtio devices
+#           get iommu_platform=on so that their DMA is translated)
+#   edu     empty (none), port or 0: the QEMU-compatible edu DMA test device
+#           (1234:11e8) behind its own root port or on bus 0
+# vmm_devices VMM DIR DISKS NETS RNG [IOMMU [EDU]]: append the VMM's
+# arguments for them to VMM_ARGV (after vmm_argv). qemu-microvm has no PCI:
+# fails with a reason.
 vmm_devices() {
-	local vmm=$1 dir=$2 disks=$3 nets=$4 rng=$5
-	local spec name opts bus arg i=0
+	local vmm=$1 dir=$2 disks=$3 nets=$4 rng=$5 iommu=${6:-} edu=${7:-}
+	local spec name opts bus arg i=0 vopt=""
 	# shellcheck disable=SC2034 # counted through _qemu_pci_device's nameref
 	local port=0
-	[ -n "$disks$nets$rng" ] || return 0
-	[ "$vmm" != qemu-microvm ] || { echo "qemu-microvm has no PCI for virtio-pci devices"; return 1; }
+	[ -n "$disks$nets$rng$iommu$edu" ] || return 0
+	[ "$vmm" != qemu-microvm ] || { echo "qemu-microvm has no PCI for virtio-pci or IOMMU devices"; return 1; }
+	case $iommu in
+	"") ;;
+	amd | amd,*)
+		if [ "$vmm" = sluice ]; then
+			VMM_ARGV+=(--iommu "$iommu")
+		else
+			# QEMU wants the IOMMU before every PCI device it translates.
+			VMM_ARGV+=(-device amd-iommu)
+			vopt=",iommu_platform=on"
+		fi ;;
+	*) echo "unknown IOMMU '$iommu' (amd[,OPTS])"; return 1 ;;
+	esac
 	for spec in $disks; do
 		name=${spec%%:*} opts=":${spec#"$name"}:"
 		bus=port
@@ -66,7 +85,7 @@ vmm_devices() {
 			local drive="file=$dir/$name.img,if=none,id=drive-$name,format=raw"
 			[[ $opts != *:ro:* ]] || drive="$drive,readonly=on"
 			VMM_ARGV+=(-drive "$drive")
-			_qemu_pci_device port "$bus" "virtio-blk-pci,drive=drive-$name"
+			_qemu_pci_device port "$bus" "virtio-blk-pci,drive=drive-$name$vopt"
 		fi
 	done
 	for bus in $nets; do
@@ -76,7 +95,7 @@ vmm_devices() {
 			VMM_ARGV+=(--net "$arg")
 		else
 			VMM_ARGV+=(-netdev "tap,id=net$i,ifname=$(tap_name "$i"),script=no,downscript=no,vhost=off")
-			_qemu_pci_device port "$bus" "virtio-net-pci,netdev=net$i,mac=$(nic_mac "$i")"
+			_qemu_pci_device port "$bus" "virtio-net-pci,netdev=net$i,mac=$(nic_mac "$i")$vopt"
 		fi
 		i=$((i + 1))
 	done
@@ -84,9 +103,22 @@ vmm_devices() {
 		if [ "$vmm" = sluice ]; then
 			if [ "$rng" = port ]; then VMM_ARGV+=(--rng); else VMM_ARGV+=(--rng=bus=0); fi
 		else
-			_qemu_pci_device port "$rng" virtio-rng-pci
+			_qemu_pci_device port "$rng" "virtio-rng-pci$vopt"
 		fi
 	fi
+	case $edu in
+	"") ;;
+	port | 0)
+		if [ "$vmm" = sluice ]; then
+			VMM_ARGV+=(--device "edu,bus=$edu")
+		elif [ "$edu" = 0 ]; then
+			VMM_ARGV+=(-device "edu,bus=pcie.0")
+		else
+			port=$((port + 1))
+			VMM_ARGV+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port" -device "edu,bus=rp$port")
+		fi ;;
+	*) echo "bad edu placement '$edu' (port or 0)"; return 1 ;;
+	esac
 }
 
 # _qemu_pci_device PORTVAR BUS DEVICE: add a QEMU -device, behind a new

@@ -5,6 +5,7 @@
  *
  *   edu-dma SYSFS_DEVICE_DIR                          self-test (no DMA)
  *   edu-dma SYSFS_DEVICE_DIR --dma-from IOVA [--expect-fault]
+ *   edu-dma SYSFS_DEVICE_DIR --msi-index N
  *
  * Both modes enable the device (SYSFS/enable), map BAR 0 (SYSFS/resource0)
  * and check the identification register.
@@ -23,6 +24,15 @@
  * ("unchanged": the device read nothing; "changed": the transfer happened;
  * dma_error is sluice's EDU_REG_DMA_ERROR). Exits 0 when the outcome is the
  * expected one: "unchanged" with --expect-fault, "changed" without.
+ *
+ * --msi-index N: sets memory decoding and bus mastering, programs the edu's
+ * MSI capability (found through the capability list in SYSFS/config) with
+ * address 0xfee00000 and data N (in the AMD IOMMU's remappable format the
+ * IRTE index is data[10:0]), enables MSI (one vector) and raises an
+ * interrupt through EDU_REG_IRQ_RAISE. Prints
+ *     EDU-MSI id=0x010000ed cap=0x40 index=427 irq_status=0x1
+ * (irq_status: EDU_REG_IRQ_STATUS after the raise). Whether the message is
+ * delivered is for the caller to judge (the guest's log).
  *
  * Any other failure is explained on stderr with exit status 1 (usage: 2).
  * Built statically against libc only; see README in this directory.
@@ -277,9 +287,106 @@ static int dma_from(struct edu_dev *d, uint64_t iova, uint64_t *dma_error)
     return diff != 0;
 }
 
+#define MSI_ADDRESS 0xfee00000u
+#define MSI_RAISE_BITS 0x1u
+#define CAP_LIST_MAX 48 /* capabilities walked before giving up (a loop) */
+
+static int cfg_rw(int fd, bool wr, void *buf, size_t len, off_t off)
+{
+    ssize_t n = wr ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+    if (n != (ssize_t)len) {
+        fprintf(stderr, "edu-dma: %s config space at 0x%llx: %s\n", wr ? "writing" : "reading",
+                (unsigned long long)off, n < 0 ? strerror(errno) : "short transfer");
+        return -1;
+    }
+    return 0;
+}
+
+/* Offset of the MSI capability in config space, 0 when there is none, -1. */
+static int msi_cap_find(int fd)
+{
+    uint16_t status;
+    uint8_t pos;
+    if (cfg_rw(fd, false, &status, sizeof(status), PCI_STATUS))
+        return -1;
+    if (!(status & PCI_STATUS_CAP_LIST))
+        return 0;
+    if (cfg_rw(fd, false, &pos, sizeof(pos), PCI_CAPABILITY_LIST))
+        return -1;
+    for (int i = 0; i < CAP_LIST_MAX && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+        uint8_t hdr[2];
+        pos &= (uint8_t)~3u;
+        if (cfg_rw(fd, false, hdr, sizeof(hdr), pos))
+            return -1;
+        if (hdr[0] == PCI_CAP_ID_MSI)
+            return pos;
+        pos = hdr[1];
+    }
+    return 0;
+}
+
+/* Program MSI (address 0xfee00000, data `data`), enable it. Returns the cap. */
+static int msi_program(const struct edu_dev *d, uint16_t data)
+{
+    char path[PATH_MAX];
+    if (sysfs_path(d, "config", path, sizeof(path)))
+        return -1;
+    int fd = open(path, O_RDWR);
+    if (fd < 0) {
+        fprintf(stderr, "edu-dma: open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int ret = -1;
+    int cap = msi_cap_find(fd);
+    if (cap <= 0) {
+        if (!cap)
+            fprintf(stderr, "edu-dma: the device has no MSI capability\n");
+        goto close_fd;
+    }
+    uint16_t ctl;
+    if (cfg_rw(fd, false, &ctl, sizeof(ctl), cap + PCI_MSI_FLAGS))
+        goto close_fd;
+    uint32_t addr = MSI_ADDRESS, zero = 0;
+    int data_off = (ctl & PCI_MSI_FLAGS_64BIT) ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
+    ctl = (uint16_t)(ctl & ~(PCI_MSI_FLAGS_QSIZE | PCI_MSI_FLAGS_ENABLE));
+    if (cfg_rw(fd, true, &ctl, sizeof(ctl), cap + PCI_MSI_FLAGS) ||
+        cfg_rw(fd, true, &addr, sizeof(addr), cap + PCI_MSI_ADDRESS_LO) ||
+        ((ctl & PCI_MSI_FLAGS_64BIT) &&
+         cfg_rw(fd, true, &zero, sizeof(zero), cap + PCI_MSI_ADDRESS_HI)) ||
+        cfg_rw(fd, true, &data, sizeof(data), cap + data_off))
+        goto close_fd;
+    ctl |= PCI_MSI_FLAGS_ENABLE;
+    if (cfg_rw(fd, true, &ctl, sizeof(ctl), cap + PCI_MSI_FLAGS) ||
+        cfg_rw(fd, false, &ctl, sizeof(ctl), cap + PCI_MSI_FLAGS))
+        goto close_fd;
+    if (!(ctl & PCI_MSI_FLAGS_ENABLE)) {
+        fprintf(stderr, "edu-dma: MSI control 0x%04x: enable did not stick\n", ctl);
+        goto close_fd;
+    }
+    ret = cap;
+close_fd:
+    close(fd);
+    return ret;
+}
+
+static int msi_raise(struct edu_dev *d, uint32_t id, uint16_t index)
+{
+    if (config_command_set(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+                                  PCI_COMMAND_INTX_DISABLE))
+        return -1;
+    int cap = msi_program(d, index);
+    if (cap < 0)
+        return -1;
+    wr32(d, EDU_REG_IRQ_RAISE, MSI_RAISE_BITS);
+    printf("EDU-MSI id=0x%08x cap=0x%02x index=%u irq_status=0x%x\n", id, (unsigned)cap,
+           (unsigned)index, rd32(d, EDU_REG_IRQ_STATUS));
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: edu-dma SYSFS_DEVICE_DIR [--dma-from IOVA] [--expect-fault]\n"
+                    "       edu-dma SYSFS_DEVICE_DIR --msi-index N\n"
                     "  e.g. edu-dma /sys/bus/pci/devices/0000:01:00.0 --dma-from 0x10000000 "
                     "--expect-fault\n");
     return EXIT_USAGE;
@@ -288,8 +395,9 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     struct edu_dev d = { 0 };
-    bool dma = false, expect_fault = false;
+    bool dma = false, expect_fault = false, msi = false;
     uint64_t iova = 0;
+    unsigned long msi_index = 0;
 
     if (argc < 2 || argv[1][0] == '-')
         return usage();
@@ -304,6 +412,15 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             dma = true;
+        } else if (!strcmp(argv[i], "--msi-index") && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            msi_index = strtoul(argv[++i], &end, 0);
+            if (errno || *end || end == argv[i] || msi_index > UINT16_MAX) {
+                fprintf(stderr, "edu-dma: --msi-index: not a 16-bit number: %s\n", argv[i]);
+                return EXIT_USAGE;
+            }
+            msi = true;
         } else if (!strcmp(argv[i], "--expect-fault")) {
             expect_fault = true;
         } else {
@@ -312,6 +429,10 @@ int main(int argc, char **argv)
     }
     if (expect_fault && !dma) {
         fprintf(stderr, "edu-dma: --expect-fault needs --dma-from\n");
+        return EXIT_USAGE;
+    }
+    if (msi && dma) {
+        fprintf(stderr, "edu-dma: --msi-index and --dma-from are separate modes\n");
         return EXIT_USAGE;
     }
 
@@ -323,6 +444,8 @@ int main(int argc, char **argv)
                 (unsigned)EDU_ID_VALUE);
         return EXIT_FAILURE;
     }
+    if (msi)
+        return msi_raise(&d, id, (uint16_t)msi_index) ? EXIT_FAILURE : EXIT_SUCCESS;
     if (!dma)
         return self_test(&d, id) ? EXIT_FAILURE : EXIT_SUCCESS;
 
