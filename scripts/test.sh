@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh Debian 12 machine:
 #   1. install dependencies (apt), 2. build normally and with ASan+UBSan,
 #   3. unit tests + KVM smoke test in both builds, 4. the libFuzzer harnesses
-#      for a bounded time (clang, ASan+UBSan; FUZZ_SECONDS each, default 60),
+#      for a bounded time (clang, ASan+UBSan; FUZZ_SECONDS each, default 30),
 #   5. the end-to-end scenarios with real Linux guests (nested test bed when
 #      the CPU lacks vmx/svm).
 set -eu
@@ -18,7 +18,7 @@ cmake --build "$ROOT/build-fuzz" -j "$(nproc)" --target fuzz_virtio_blk fuzz_amd
 
 status=0
 echo "== fuzzing (clang, ASan+UBSan) =="
-FUZZ_SECONDS=${FUZZ_SECONDS:-60} ctest --test-dir "$ROOT/build-fuzz" -R '^fuzz/' \
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} ctest --test-dir "$ROOT/build-fuzz" -R '^fuzz/' \
     --output-on-failure || status=1
 echo "== unit and smoke tests (ASan+UBSan build) =="
 ctest --test-dir "$ROOT/build-asan" --output-on-failure -j 2 || status=1
