@@ -11,7 +11,10 @@ SCENARIO_DISKS=data
 SCENARIO_NETS=port
 SCENARIO_IOMMU=amd
 SCENARIO_CMDLINE="intremap=off iommu.strict=1"
-SCENARIO_VMMS=sluice,qemu-q35
+# sluice only: QEMU 7.2's amd-iommu (vmm.sh gives it -device amd-iommu and
+# iommu_platform=on) hung this guest right after /init in the test bed
+# (timed out after 300 s, 2026-11-21), and it has no GIOSup for pgtbl_v2.
+SCENARIO_VMMS=sluice
 
 BLK_READ=8192
 BLK_WRITE_AT=16384 BLK_WRITE=4096
