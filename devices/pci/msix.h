@@ -14,7 +14,7 @@
  *
  * The owner's BAR callbacks forward accesses in [table_off, table_off +
  * 16 * nvec) and [pba_off, pba_off + 8 * ceil(nvec / 64)) to
- * pci_msix_table_read/write (offsets relative to the BAR).
+ * pci_msix_bar_read/write (offsets relative to the BAR).
  *
  * Thread safety: an internal mutex; callbacks run with it held and must not
  * call back into this helper.
