@@ -27,6 +27,7 @@ struct ioapic {
     uint64_t rte[IOAPIC_NUM_PINS];
     uint32_t line_level;            /* bit n: input n asserted */
     struct ioapic_route route[IOAPIC_NUM_PINS];
+    struct ioapic_eoi_listener eoi_listeners[IOAPIC_NUM_PINS][IOAPIC_EOI_LISTENERS_PER_PIN];
 };
 
 /* ---- RTE -> MSI --------------------------------------------------------- */
@@ -108,16 +109,53 @@ static void ioapic_service_level(struct ioapic *io, unsigned pin)
         ioapic_sync_route(io, pin, false);
 }
 
-static void ioapic_eoi_locked(struct ioapic *io, uint8_t vector)
+static bool ioapic_pin_has_listener(const struct ioapic *io, unsigned pin)
 {
+    for (unsigned i = 0; i < IOAPIC_EOI_LISTENERS_PER_PIN; i++) {
+        if (io->eoi_listeners[pin][i].fn)
+            return true;
+    }
+    return false;
+}
+
+/* Returns the pins whose EOI listeners must run (ioapic_eoi_finish): those
+ * are not re-serviced here, the listeners may lower their input first. */
+static uint32_t ioapic_eoi_locked(struct ioapic *io, uint8_t vector)
+{
+    uint32_t listen = 0;
     for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
         uint64_t rte = io->rte[pin];
         if (!ioapic_rte_level(rte) || !(rte & IOAPIC_RTE_REMOTE_IRR) ||
             FIELD_GET(IOAPIC_RTE_VECTOR, rte) != vector)
             continue;
         io->rte[pin] &= ~IOAPIC_RTE_REMOTE_IRR;
-        ioapic_service_level(io, pin);
+        if (ioapic_pin_has_listener(io, pin))
+            listen |= 1u << pin;
+        else
+            ioapic_service_level(io, pin);
         ioapic_sync_route(io, pin, false); /* a masked entry may drop its route now */
+    }
+    return listen;
+}
+
+/* Lock NOT held: run the listeners of `pins`, then re-service those pins
+ * (an input still asserted after its listeners ran is delivered again). */
+static void ioapic_eoi_finish(struct ioapic *io, uint32_t pins)
+{
+    for (unsigned pin = 0; pins && pin < IOAPIC_NUM_PINS; pin++) {
+        if (!(pins & (1u << pin)))
+            continue;
+        struct ioapic_eoi_listener l[IOAPIC_EOI_LISTENERS_PER_PIN];
+        pthread_mutex_lock(&io->lock);
+        memcpy(l, io->eoi_listeners[pin], sizeof(l));
+        pthread_mutex_unlock(&io->lock);
+        for (unsigned i = 0; i < IOAPIC_EOI_LISTENERS_PER_PIN; i++) {
+            if (l[i].fn)
+                l[i].fn(l[i].opaque, pin);
+        }
+        pthread_mutex_lock(&io->lock);
+        ioapic_service_level(io, pin);
+        pthread_mutex_unlock(&io->lock);
     }
 }
 
@@ -251,11 +289,12 @@ static void ioapic_bus_write(void *opaque, uint64_t offset, const void *data, un
     for (unsigned i = 0; i < IOAPIC_ACCESS_SIZE; i++)
         val |= (uint32_t)b[i] << (8 * i);
 
+    uint32_t eoi_pins = 0;
     pthread_mutex_lock(&io->lock);
     if (offset == IOAPIC_IOREGSEL) {
         io->ioregsel = val & IOAPIC_IOREGSEL_MASK;
     } else if (offset == IOAPIC_EOI) {
-        ioapic_eoi_locked(io, (uint8_t)FIELD_GET(IOAPIC_EOI_VECTOR, val));
+        eoi_pins = ioapic_eoi_locked(io, (uint8_t)FIELD_GET(IOAPIC_EOI_VECTOR, val));
     } else {
         const struct ioapic_reg *r = ioapic_reg_find(io->ioregsel);
         if (r)
@@ -264,6 +303,7 @@ static void ioapic_bus_write(void *opaque, uint64_t offset, const void *data, un
             LOG_RATELIMITED(LOG_LEVEL_WARN, "write of unknown register 0x%02x", io->ioregsel);
     }
     pthread_mutex_unlock(&io->lock);
+    ioapic_eoi_finish(io, eoi_pins);
 }
 
 const struct bus_ops ioapic_bus_ops = {
@@ -365,6 +405,41 @@ struct irq_line ioapic_irq_line(struct ioapic *ioapic, unsigned pin)
 void ioapic_eoi(struct ioapic *ioapic, uint8_t vector)
 {
     pthread_mutex_lock(&ioapic->lock);
-    ioapic_eoi_locked(ioapic, vector);
+    uint32_t pins = ioapic_eoi_locked(ioapic, vector);
+    pthread_mutex_unlock(&ioapic->lock);
+    ioapic_eoi_finish(ioapic, pins);
+}
+
+int ioapic_add_eoi_listener(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn fn, void *opaque)
+{
+    if (!ioapic || !fn || pin >= IOAPIC_NUM_PINS)
+        return -EINVAL;
+    int ret = -ENOSPC;
+    pthread_mutex_lock(&ioapic->lock);
+    for (unsigned i = 0; i < IOAPIC_EOI_LISTENERS_PER_PIN; i++) {
+        struct ioapic_eoi_listener *l = &ioapic->eoi_listeners[pin][i];
+        if (!l->fn) {
+            *l = (struct ioapic_eoi_listener){ .fn = fn, .opaque = opaque };
+            ret = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ioapic->lock);
+    return ret;
+}
+
+void ioapic_remove_eoi_listener(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn fn,
+                                void *opaque)
+{
+    if (!ioapic || pin >= IOAPIC_NUM_PINS)
+        return;
+    pthread_mutex_lock(&ioapic->lock);
+    for (unsigned i = 0; i < IOAPIC_EOI_LISTENERS_PER_PIN; i++) {
+        struct ioapic_eoi_listener *l = &ioapic->eoi_listeners[pin][i];
+        if (l->fn == fn && l->opaque == opaque) {
+            *l = (struct ioapic_eoi_listener){ 0 };
+            break;
+        }
+    }
     pthread_mutex_unlock(&ioapic->lock);
 }

@@ -85,6 +85,28 @@ struct irq_line ioapic_irq_line(struct ioapic *ioapic, unsigned pin);
 void ioapic_eoi(struct ioapic *ioapic, uint8_t vector);
 
 /*
+ * EOI listeners (a passthrough device's INTx resampling): when an EOI clears
+ * Remote IRR of a level-triggered entry of `pin`, every listener of that pin
+ * runs - on the EOI's thread, WITHOUT the ioapic lock, so it may drive the
+ * pin (ioapic_set_irq, pci_set_intx) - and only then is the pin re-evaluated
+ * (delivered again if its input is still asserted). Pins without listeners
+ * behave as before. At most IOAPIC_EOI_LISTENERS_PER_PIN per pin (shared
+ * lines). add returns 0, -EINVAL or -ENOSPC. After remove returns, a call
+ * that already started may still be running: remove with vCPUs stopped, or
+ * keep `opaque` valid until they are.
+ */
+#define IOAPIC_EOI_LISTENERS_PER_PIN 4
+typedef void (*ioapic_eoi_fn)(void *opaque, unsigned pin);
+struct ioapic_eoi_listener {
+    ioapic_eoi_fn fn;
+    void *opaque;
+};
+int ioapic_add_eoi_listener(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn fn, void *opaque)
+    __attribute__((warn_unused_result));
+void ioapic_remove_eoi_listener(struct ioapic *ioapic, unsigned pin, ioapic_eoi_fn fn,
+                                void *opaque);
+
+/*
  * The one RTE -> MSI conversion (what KVM's split irqchip and QEMU expect):
  *   address = MSI_ADDR_BASE | RTE[63:48] << 4 | RTE[11] << 2, i.e. destination
  *             id in 19:12, KVM extended destination id in 11:5, the VT-d

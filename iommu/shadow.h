@@ -10,18 +10,31 @@
  * is only ever unmapped whole: making a hole in one means unmapping it and
  * mapping back what remains on either side.
  *
- * shadow_sync(first, last, want, n) (see iommu/map_notify.h for `want`):
- *   - every recorded extent overlapping [first, last] whose translation is
- *     not exactly what `want` says is unmapped (whole; the parts of it
- *     outside [first, last] and outside every `want` entry are mapped back
- *     with their old translation);
+ * shadow_sync(first, last, want, n) (see iommu/map_notify.h for `want`;
+ * [first, last] is rounded out to whole 4 KiB pages):
+ *   - every recorded extent overlapping [first, last] or a `want` entry
+ *     whose translation is not exactly what `want` says is unmapped
+ *     (whole; the parts of it outside [first, last] and outside every
+ *     `want` entry are mapped back with their old translation, coalesced
+ *     with adjacent `want` entries that continue it);
  *   - every `want` entry not already recorded with the same iova, gpa and
  *     permissions is mapped; runs of entries contiguous in both iova and gpa
  *     with equal permissions are coalesced into one map call;
  *   - entries and extents that already match cause no host call.
+ * All unmaps are issued before any map (the host refuses overlapping maps).
+ * A `want` entry with neither read nor write is left unmapped (VFIO cannot
+ * map it; a DMA there must fault).
+ * Returns 0; -EINVAL, touching nothing, when first > last or `want` is not
+ * sorted, non-overlapping, 4 KiB aligned (iova, size, gpa), of size > 0,
+ * free of wrap-around (iova and gpa) and made of entries that each touch
+ * [first, last]; -ENOMEM, touching nothing; or a host error.
  * On a host error the record still describes the host exactly (failed maps
  * are not recorded, failed unmaps stay recorded), the remaining work is
- * still attempted, and the first error is returned.
+ * still attempted (except maps that would overlap an extent whose unmap
+ * failed: the host would refuse them), and the first error is returned.
+ * Cost: a binary search plus O(n + k), k the recorded extents touched (and
+ * a memmove of the record's tail when the extent count changes); no
+ * allocation once the record's arrays have grown to the working size.
  *
  * Not thread safe: the caller serialises (the vIOMMU calls it under its
  * register lock).
@@ -44,13 +57,17 @@ struct shadow_host_ops {
     void *opaque;
 };
 
+/* syncs: accepted shadow_sync calls; maps / unmaps: successful host calls;
+ * remaps: the maps among them that put back part of an extent cut by a sync
+ * (its old translation outside the synced range); errors: failed host calls. */
 struct shadow_stats {
     uint64_t syncs, maps, unmaps, remaps, errors;
 };
 
 struct shadow;
 
-/* Empty record over `ops` (copied). Returns 0 or -ENOMEM. */
+/* Empty record over `ops` (copied). Returns 0, -EINVAL (an op missing) or
+ * -ENOMEM; *out is NULL on error. */
 int shadow_create(const struct shadow_host_ops *ops, struct shadow **out)
     __attribute__((warn_unused_result));
 /* Free the record without touching the host. NULL accepted. */
@@ -58,7 +75,8 @@ void shadow_destroy(struct shadow *s);
 
 int shadow_sync(struct shadow *s, uint64_t first, uint64_t last, const struct iommu_mapping *want,
                 size_t n) __attribute__((warn_unused_result));
-/* Unmap every recorded extent. Returns 0 or the first -errno. */
+/* Unmap every recorded extent (failed ones stay recorded). Returns 0 or the
+ * first -errno. */
 int shadow_clear(struct shadow *s) __attribute__((warn_unused_result));
 
 /* The record, sorted by iova: extent i (i < shadow_count) in *out. */
@@ -68,7 +86,9 @@ void shadow_get_stats(const struct shadow *s, struct shadow_stats *out);
 
 /* Does the record translate exactly `want` (the full address space, as the
  * vIOMMU enumerates it)? True when every byte maps identically and nothing
- * else is mapped; for the consistency check after a workload. */
+ * else is mapped; for the consistency check after a workload. `want` must be
+ * sorted and valid as for shadow_sync (false otherwise); entries without
+ * access count as unmapped. Segmentation does not matter. */
 bool shadow_matches(const struct shadow *s, const struct iommu_mapping *want, size_t n);
 
 #endif

@@ -24,6 +24,7 @@ enum cli_serial_mode { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_PTY, CLI_SE
 
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NETS 4
+#define CLI_MAX_VFIO 8
 #define CLI_PATH_MAX 4096
 #define CLI_DISK_ID_MAX 20   /* virtio-blk serial (GET_ID) length */
 #define CLI_TAP_NAME_MAX 15  /* IFNAMSIZ - 1 */
@@ -45,6 +46,15 @@ struct cli_disk {
     char path[CLI_PATH_MAX];
     char id[CLI_DISK_ID_MAX + 1]; /* "disk<N>" unless id= given */
     bool readonly;
+    struct cli_pci_place place;
+};
+
+/* --device vfio=SPEC: a host PCI device passed through. spec is a PCI
+ * address in canonical "DDDD:BB:DD.F" form (a short "BB:DD.F" gets domain
+ * 0000) or an absolute sysfs path as given; whether it exists is checked
+ * when the VM is built. */
+struct cli_vfio {
+    char spec[CLI_PATH_MAX];
     struct cli_pci_place place;
 };
 
@@ -99,6 +109,8 @@ struct cli_options {
     struct cli_pci_place rng_place;
     bool edu;               /* --device edu: the DMA test device */
     struct cli_pci_place edu_place;
+    unsigned nvfio;         /* --device vfio=...: passthrough devices */
+    struct cli_vfio vfio[CLI_MAX_VFIO];
     struct cli_iommu iommu;
 };
 

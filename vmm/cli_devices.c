@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --disk, --net and --rng: comma-separated key=value lists. Syntax and
+ * --disk, --net, --rng and --device: comma-separated key=value lists. Syntax and
  * uniqueness only; files and taps are opened (and their errors reported) when
  * the VM is built.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,13 +297,88 @@ int cli_parse_rng(const char *arg, struct cli_options *o, char *err, size_t errl
     return 0;
 }
 
-/* --device edu[,bus=...][,iommu=...]: the first word names the model. */
-int cli_parse_device(const char *arg, struct cli_options *o, char *err, size_t errlen)
+/* Does s match `tmpl` ('h' a hex digit, 'f' a function 0-7, else itself)? */
+static bool cli_matches(const char *s, const char *tmpl)
 {
+    for (; *tmpl; s++, tmpl++) {
+        if (*tmpl == 'h' ? !isxdigit((unsigned char)*s)
+            : *tmpl == 'f' ? (*s < '0' || *s > '7') : *s != *tmpl)
+            return false;
+    }
+    return *s == '\0';
+}
+
+/* A PCI address "DDDD:BB:DD.F" / "BB:DD.F" into canonical lower-case
+ * "DDDD:BB:DD.F", or an absolute path kept as given. */
+static int cli_vfio_spec(const char *spec, char *out, size_t outlen, char *err, size_t errlen)
+{
+    unsigned dom = 0, bus, dev, fn;
+    if (spec[0] == '/')
+        return cli_copy_value("device vfio", "vfio", spec, out, outlen, err, errlen);
+    bool full = cli_matches(spec, "hhhh:hh:hh.f");
+    if ((full && sscanf(spec, "%x:%x:%x.%u", &dom, &bus, &dev, &fn) == 4 && dev < 32) ||
+        (cli_matches(spec, "hh:hh.f") && sscanf(spec, "%x:%x.%u", &bus, &dev, &fn) == 3 &&
+         dev < 32)) {
+        snprintf(out, outlen, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
+        return 0;
+    }
+    snprintf(err, errlen, "--device vfio=%s: not a PCI address (DDDD:BB:DD.F or BB:DD.F, as "
+             "lspci -D shows) or an absolute sysfs path (/sys/bus/pci/devices/...)", spec);
+    return -EINVAL;
+}
+
+/* --device vfio=SPEC[,bus=...][,iommu=...] */
+static int cli_parse_vfio(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    if (o->nvfio == CLI_MAX_VFIO) {
+        snprintf(err, errlen, "--device vfio: at most %d passthrough devices", CLI_MAX_VFIO);
+        return -EINVAL;
+    }
     const char *comma = strchr(arg, ',');
     size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+    struct cli_vfio *v = &o->vfio[o->nvfio];
+    char spec[CLI_PATH_MAX];
+    *v = (struct cli_vfio){0};
+    if (len >= sizeof(spec)) {
+        snprintf(err, errlen, "--device vfio=: the device path is longer than %d characters",
+                 CLI_PATH_MAX - 1);
+        return -EINVAL;
+    }
+    memcpy(spec, arg, len);
+    spec[len] = '\0';
+    if (!spec[0]) {
+        snprintf(err, errlen, "--device vfio=: give a host PCI device, e.g. vfio=0000:01:00.0");
+        return -EINVAL;
+    }
+    if (cli_vfio_spec(spec, v->spec, sizeof(v->spec), err, errlen) ||
+        cli_parse_place_only("device", comma ? comma + 1 : "", &v->place, err, errlen))
+        return -EINVAL;
+    for (unsigned i = 0; i < o->nvfio; i++) {
+        if (strcmp(o->vfio[i].spec, v->spec) == 0) {
+            snprintf(err, errlen, "--device vfio=%s: given twice; a host device can be passed "
+                     "through once", v->spec);
+            return -EINVAL;
+        }
+    }
+    o->nvfio++;
+    return 0;
+}
+
+/* --device edu[,bus=...][,iommu=...] or vfio=SPEC[,...]: the first word
+ * names the model. */
+int cli_parse_device(const char *arg, struct cli_options *o, char *err, size_t errlen)
+{
+    if (strncmp(arg, "vfio=", 5) == 0)
+        return cli_parse_vfio(arg + 5, o, err, errlen);
+    const char *comma = strchr(arg, ',');
+    size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (len == 4 && strncmp(arg, "vfio", 4) == 0) {
+        snprintf(err, errlen, "--device vfio: name the host device: vfio=0000:01:00.0");
+        return -EINVAL;
+    }
     if (len != 3 || strncmp(arg, "edu", 3) != 0) {
-        snprintf(err, errlen, "--device %.*s: unknown device (known: edu)", (int)len, arg);
+        snprintf(err, errlen, "--device %.*s: unknown device (known: edu, vfio=BDF)", (int)len,
+                 arg);
         return -EINVAL;
     }
     if (o->edu) {
@@ -366,6 +442,8 @@ int cli_check_devices(const struct cli_options *o, char *err, size_t errlen)
         asked |= o->disks[i].place.iommu == CLI_IOMMU_ON;
     for (unsigned i = 0; i < o->nnets; i++)
         asked |= o->nets[i].place.iommu == CLI_IOMMU_ON;
+    for (unsigned i = 0; i < o->nvfio; i++)
+        asked |= o->vfio[i].place.iommu == CLI_IOMMU_ON;
     if (!asked)
         return 0;
     snprintf(err, errlen, "a device asks for iommu=on but there is no IOMMU: add --iommu amd");

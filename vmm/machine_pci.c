@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define LOG_MODULE "pci"
 #include "vmm/machine_pci.h"
+#include "vmm/machine_pci_internal.h"
+#include "vmm/machine_vfio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,8 +54,8 @@ static int machine_pci_create_host(struct machine_pci *p, char *err, size_t errl
 
 /* Places `dev` in the next free slot of bus 0, behind a new root port unless
  * the user asked for bus 0. */
-static int machine_pci_place(struct machine_pci *p, struct pci_device *dev,
-                             const struct cli_pci_place *place, char *err, size_t errlen)
+int machine_pci_place(struct machine_pci *p, struct pci_device *dev,
+                      const struct cli_pci_place *place, char *err, size_t errlen)
 {
     if (p->next_slot == MACHINE_PCI_IOAPIC_SLOT)
         p->next_slot++;
@@ -241,7 +243,7 @@ static int machine_pci_create_amdvi(struct machine_pci *p, char *err, size_t err
         .ram = p->cfg.ram,
         .nram = p->cfg.nram,
         .sink = &p->cfg.sink,
-        .npcache = io->npcache,
+        .npcache = io->npcache || machine_vfio_wants_npcache(p->cfg.opts),
         .guest_tables = io->guest_tables,
         .intremap = io->intremap && p->cfg.ir,
     };
@@ -341,6 +343,8 @@ int machine_pci_create(struct machine_pci *p, const struct machine_pci_config *c
         ret = machine_pci_create_rng(p, err, errlen);
     if (ret == 0)
         ret = machine_pci_create_edu(p, err, errlen);
+    if (ret == 0)
+        ret = machine_vfio_create(p, user_error, err, errlen);
     if (ret == 0) {
         ret = pci_host_assign_resources(p->host);
         if (ret)
@@ -361,9 +365,11 @@ int machine_pci_start(struct machine_pci *p, char *err, size_t errlen)
         ret = virtio_pci_start(virtio_net_virtio_pci(p->nets[i]));
     if (!ret && p->rng)
         ret = virtio_pci_start(virtio_rng_virtio_pci(p->rng));
-    if (ret)
+    if (ret) {
         snprintf(err, errlen, "cannot start the virtio I/O threads: %s", strerror(-ret));
-    return ret;
+        return ret;
+    }
+    return machine_vfio_start(p, err, errlen);
 }
 
 /* Device work stops before the topology goes: an I/O thread may still be
@@ -376,6 +382,7 @@ static void machine_pci_stop_io(struct machine_pci *p)
         io_thread_stop(virtio_pci_io_thread(virtio_net_virtio_pci(p->nets[i])));
     if (p->rng)
         io_thread_stop(virtio_pci_io_thread(virtio_rng_virtio_pci(p->rng)));
+    machine_vfio_stop(p);
 }
 
 void machine_pci_destroy(struct machine_pci *p)
@@ -393,6 +400,7 @@ void machine_pci_destroy(struct machine_pci *p)
     if (p->rng)
         virtio_rng_destroy(p->rng);
     edu_destroy(p->edu);
+    machine_vfio_destroy(p); /* before the IOMMU its shadows listen to */
     if (p->amdvi_mmio_registered)
         (void)bus_unregister(p->cfg.mmio, LAYOUT_AMDVI_MMIO_BASE);
     struct amdvi *amdvi = p->amdvi;

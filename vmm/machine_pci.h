@@ -23,6 +23,7 @@
 #include "devices/bus.h"
 #include "devices/ioevent.h"
 #include "devices/irq.h"
+#include "devices/mem_slot.h"
 #include "iommu/dma.h"
 #include "vmm/cli.h"
 
@@ -39,12 +40,14 @@ struct pci_device;
 struct dma_space;
 
 struct ir_sink;
+struct machine_vfio;
 
 struct machine_pci_config {
     struct bus *pio, *mmio;
     struct msi_sink sink;         /* copied; devices' MSIs go through it */
     struct ir_sink *ir;           /* the remapping sink behind `sink`, for the IOMMU */
     struct ioevent_sink ioev;     /* copied */
+    struct mem_slot_sink slots;   /* copied; passthrough BARs */
     struct ioapic *ioapic;        /* INTx lines */
     unsigned nram;
     struct dma_ram_region ram[DMA_MAX_RAM_REGIONS];
@@ -59,7 +62,7 @@ struct machine_pci_slot {
     bool behind_iommu;
 };
 
-#define MACHINE_PCI_MAX_DEVICES (CLI_MAX_DISKS + CLI_MAX_NETS + 2)
+#define MACHINE_PCI_MAX_DEVICES (CLI_MAX_DISKS + CLI_MAX_NETS + CLI_MAX_VFIO + 3)
 
 struct machine_pci {
     struct machine_pci_config cfg;
@@ -75,6 +78,7 @@ struct machine_pci {
     struct virtio_net *nets[CLI_MAX_NETS];
     struct virtio_rng *rng;
     struct edu *edu;
+    struct machine_vfio *vfio;    /* --device vfio (vmm/machine_vfio.h) */
 };
 
 /*

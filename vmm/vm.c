@@ -116,8 +116,14 @@ static int vm_create_memory(struct vm *vm, char *err, size_t errlen)
         return ret;
     }
     ret = kvm_vm_set_memory(vm->vm_fd, &vm->mem);
-    if (ret)
+    if (ret) {
         snprintf(err, errlen, "cannot register guest RAM with KVM: %s", strerror(-ret));
+        return ret;
+    }
+    ret = kvm_mem_slots_init(&vm->slots, vm->vm_fd, vm->mem.nregions);
+    if (ret)
+        snprintf(err, errlen, "cannot set up device memory slots: %s", strerror(-ret));
+    vm->slots_ready = ret == 0;
     return ret;
 }
 
@@ -212,6 +218,7 @@ static int vm_create_pci(struct vm *vm, bool *user_error, char *err, size_t errl
         .sink = ir_sink_msi_sink(&vm->ir),
         .ir = &vm->ir,
         .ioev = kvm_ioevent_sink(&vm->ioevent),
+        .slots = kvm_mem_slots_sink(&vm->slots),
         .ioapic = vm->machine.ioapic,
         .mmio64_base = layout_pci_mmio64_start(guest_mem_end(&vm->mem)),
         .opts = vm->opts,
@@ -489,6 +496,9 @@ void vm_destroy(struct vm *vm)
     if (vm->pci_ready)
         machine_pci_destroy(&vm->pci);
     vm->pci_ready = false;
+    if (vm->slots_ready)
+        kvm_mem_slots_destroy(&vm->slots);
+    vm->slots_ready = false;
     if (vm->machine_ready)
         machine_destroy(&vm->machine);
     vm->machine_ready = false;

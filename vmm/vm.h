@@ -23,6 +23,7 @@
 #include "vmm/ioevent.h"
 #include "vmm/machine.h"
 #include "vmm/machine_pci.h"
+#include "vmm/mem_slots.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vcpu.h"
 
@@ -34,6 +35,8 @@ struct vm {
     struct kvm kvm;
     int vm_fd;
     struct guest_mem mem;
+    struct kvm_mem_slots slots;  /* device memory slots (passthrough BARs) */
+    bool slots_ready;
     struct bus pio, mmio;
     bool buses_ready;
     struct irq_routing irq;

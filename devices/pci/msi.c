@@ -133,20 +133,35 @@ static void msi_refresh(struct pci_msi *m, bool msg_changed)
 
 /* ---- setup --------------------------------------------------------------------- */
 
-int pci_msi_init(struct pci_msi *m, struct pci_device *dev, unsigned nvec, bool addr64,
-                 bool per_vector_mask, const struct pci_msix_ops *ops, void *opaque)
+/* Common setup; at < 0: append a capability, else take over the one there. */
+static int msi_setup(struct pci_msi *m, struct pci_device *dev, int at, unsigned nvec,
+                     bool addr64, bool per_vector_mask, const struct pci_msix_ops *ops,
+                     void *opaque)
 {
     memset(m, 0, sizeof(*m));
+    unsigned len = msi_cap_len(addr64, per_vector_mask);
     if (!dev || !ops || !ops->fire || nvec == 0 || nvec > PCI_MSI_MAX_VECTORS ||
         (nvec & (nvec - 1)))
+        return -EINVAL;
+    if (at >= 0 && (at < PCI_STD_HEADER_SIZEOF || at + len > PCI_CFG_SIZE ||
+                    dev->cfg[at + PCI_CAP_LIST_ID] != PCI_CAP_ID_MSI))
         return -EINVAL;
     int ret = -pthread_mutex_init(&m->lock, NULL);
     if (ret)
         return ret;
-    int cap = pci_add_capability(dev, PCI_CAP_ID_MSI, msi_cap_len(addr64, per_vector_mask));
+    int cap = at;
     if (cap < 0) {
-        pthread_mutex_destroy(&m->lock);
-        return cap;
+        cap = pci_add_capability(dev, PCI_CAP_ID_MSI, len);
+        if (cap < 0) {
+            pthread_mutex_destroy(&m->lock);
+            return cap;
+        }
+    } else {
+        /* the body becomes ours: clear it and its masks, keep id/next */
+        unsigned body = (unsigned)cap + PCI_MSI_FLAGS;
+        memset(&dev->cfg[body], 0, len - PCI_MSI_FLAGS);
+        memset(&dev->wmask[body], 0, len - PCI_MSI_FLAGS);
+        memset(&dev->w1cmask[body], 0, len - PCI_MSI_FLAGS);
     }
 
     m->dev = dev;
@@ -171,6 +186,28 @@ int pci_msi_init(struct pci_msi *m, struct pci_device *dev, unsigned nvec, bool 
     if (per_vector_mask)
         pci_cfg_set_wmask32(dev, msi_mask_off(m), msi_vec_bits(nvec));
     return 0;
+}
+
+int pci_msi_init(struct pci_msi *m, struct pci_device *dev, unsigned nvec, bool addr64,
+                 bool per_vector_mask, const struct pci_msix_ops *ops, void *opaque)
+{
+    return msi_setup(m, dev, -1, nvec, addr64, per_vector_mask, ops, opaque);
+}
+
+int pci_msi_init_at(struct pci_msi *m, struct pci_device *dev, unsigned cap, unsigned nvec,
+                    bool addr64, bool per_vector_mask, const struct pci_msix_ops *ops,
+                    void *opaque)
+{
+    if (cap > PCI_CFG_SIZE) {
+        memset(m, 0, sizeof(*m));
+        return -EINVAL;
+    }
+    return msi_setup(m, dev, (int)cap, nvec, addr64, per_vector_mask, ops, opaque);
+}
+
+unsigned pci_msi_enabled_vectors(struct pci_msi *m)
+{
+    return m->dev ? msi_enabled_count(m) : 0;
 }
 
 void pci_msi_destroy(struct pci_msi *m)

@@ -126,12 +126,17 @@ static void msix_refresh_all(struct pci_msix *m)
 
 /* ---- setup ------------------------------------------------------------------ */
 
-int pci_msix_init(struct pci_msix *m, struct pci_device *dev, unsigned nvec, unsigned bar,
-                  uint32_t table_off, uint32_t pba_off, const struct pci_msix_ops *ops,
-                  void *opaque)
+/* Common setup; `cap` < 0: append a capability, else take over the one at
+ * that offset (its id and next pointer are kept). */
+static int msix_setup(struct pci_msix *m, struct pci_device *dev, int at, unsigned nvec,
+                      unsigned bar, uint32_t table_off, uint32_t pba_off,
+                      const struct pci_msix_ops *ops, void *opaque)
 {
     memset(m, 0, sizeof(*m));
     if (!dev || !ops || !ops->fire)
+        return -EINVAL;
+    if (at >= 0 && (at < PCI_STD_HEADER_SIZEOF || at + PCI_CAP_MSIX_SIZEOF > PCI_CFG_SIZE ||
+                    dev->cfg[at + PCI_CAP_LIST_ID] != PCI_CAP_ID_MSIX))
         return -EINVAL;
     int ret = msix_check_layout(dev, nvec, bar, table_off, pba_off);
     if (ret)
@@ -146,10 +151,20 @@ int pci_msix_init(struct pci_msix *m, struct pci_device *dev, unsigned nvec, uns
     ret = -pthread_mutex_init(&m->lock, NULL);
     if (ret)
         goto free_arrays;
-    int cap = pci_add_capability(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
+    int cap = at;
     if (cap < 0) {
-        ret = cap;
-        goto destroy_lock;
+        cap = pci_add_capability(dev, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
+        if (cap < 0) {
+            ret = cap;
+            goto destroy_lock;
+        }
+    } else {
+        /* the body becomes ours: clear it and its masks, keep id/next */
+        unsigned body = (unsigned)cap + PCI_CAP_FLAGS;
+        unsigned len = PCI_CAP_MSIX_SIZEOF - PCI_CAP_FLAGS;
+        memset(&dev->cfg[body], 0, len);
+        memset(&dev->wmask[body], 0, len);
+        memset(&dev->w1cmask[body], 0, len);
     }
 
     m->dev = dev;
@@ -178,6 +193,24 @@ free_arrays:
     free(m->was_deliverable);
     memset(m, 0, sizeof(*m));
     return ret;
+}
+
+int pci_msix_init(struct pci_msix *m, struct pci_device *dev, unsigned nvec, unsigned bar,
+                  uint32_t table_off, uint32_t pba_off, const struct pci_msix_ops *ops,
+                  void *opaque)
+{
+    return msix_setup(m, dev, -1, nvec, bar, table_off, pba_off, ops, opaque);
+}
+
+int pci_msix_init_at(struct pci_msix *m, struct pci_device *dev, unsigned cap, unsigned nvec,
+                     unsigned bar, uint32_t table_off, uint32_t pba_off,
+                     const struct pci_msix_ops *ops, void *opaque)
+{
+    if (cap > PCI_CFG_SIZE) {
+        memset(m, 0, sizeof(*m));
+        return -EINVAL;
+    }
+    return msix_setup(m, dev, (int)cap, nvec, bar, table_off, pba_off, ops, opaque);
 }
 
 void pci_msix_destroy(struct pci_msix *m)

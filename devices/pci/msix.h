@@ -63,6 +63,14 @@ struct pci_msix {
 int pci_msix_init(struct pci_msix *m, struct pci_device *dev, unsigned nvec, unsigned bar,
                   uint32_t table_off, uint32_t pba_off, const struct pci_msix_ops *ops,
                   void *opaque) __attribute__((warn_unused_result));
+/* Same, but take over the MSI-X capability already at config offset `cap`
+ * (its id byte must be PCI_CAP_ID_MSIX; id and next pointer are kept, the
+ * body and its masks are rewritten) - a passthrough function keeps the
+ * device's own layout. Same return values (-EINVAL for a bad `cap`). */
+int pci_msix_init_at(struct pci_msix *m, struct pci_device *dev, unsigned cap, unsigned nvec,
+                     unsigned bar, uint32_t table_off, uint32_t pba_off,
+                     const struct pci_msix_ops *ops, void *opaque)
+    __attribute__((warn_unused_result));
 void pci_msix_destroy(struct pci_msix *m);
 /* Config-space hook: call from the device's config_written for every write. */
 void pci_msix_config_written(struct pci_msix *m, unsigned off, unsigned size);

@@ -146,6 +146,7 @@ void amdvi_destroy(struct amdvi *a)
     if (!a)
         return;
     pci_msi_destroy(&a->msi);
+    amdvi_map_fini(a);
     pthread_mutex_destroy(&a->lock);
     amdvi_dte_cache_destroy(&a->dtes);
     iotlb_destroy(a->iotlb);
@@ -223,4 +224,6 @@ void amdvi_get_stats(struct amdvi *a, struct amdvi_stats *s)
     s->events_logged = __atomic_load_n(&a->stats.events_logged, __ATOMIC_RELAXED);
     s->events_dropped = __atomic_load_n(&a->stats.events_dropped, __ATOMIC_RELAXED);
     s->commands = __atomic_load_n(&a->stats.commands, __ATOMIC_RELAXED);
+    s->map_syncs = __atomic_load_n(&a->stats.map_syncs, __ATOMIC_RELAXED);
+    s->map_faults = __atomic_load_n(&a->stats.map_faults, __ATOMIC_RELAXED);
 }

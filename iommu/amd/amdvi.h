@@ -29,8 +29,27 @@
  *
  * Interrupt remapping (cfg->intremap): see iommu/amd/amdvi_ir.h.
  *
- * Reserved for later issues (designed for, not implemented): map notifications (a listener called on invalidations,
- * for VFIO shadowing; NpCache makes the guest invalidate on every map).
+ * Map notifications (VFIO shadowing, iommu/map_notify.h): listeners are
+ * told what the guest's tables translate for their requester whenever the
+ * guest invalidates (NpCache makes it invalidate on every map and unmap):
+ *   INVALIDATE_IOMMU_PAGES(domain, range)  -> listeners whose DTE translates
+ *       through that domain's v1 tables, or its v2 (GCR3, PASID 0) tables,
+ *       are synced for the range (S = 1 ranges decoded as for the IOTLB);
+ *   INVALIDATE_DEVTAB_ENTRY(devid)         -> full sync of that requester;
+ *   INVALIDATE_IOMMU_ALL, Control writes changing IOMMUEn or GTEn, a new
+ *   Device Table Base                      -> full sync of every listener.
+ * sync() runs inline while the command is processed (register lock held),
+ * so it has returned before a following COMPLETION_WAIT stores or
+ * interrupts. What a requester translates mirrors amdvi_translate():
+ * IOMMUEn = 0, DTE V = 0 or TV = 0 -> all guest RAM 1:1, read/write;
+ * Mode 0 -> all RAM 1:1 with the DTE's IR/IW; Mode 1..6 -> v1 tables,
+ * GV = GIOV = 1 -> v2 tables, walk permissions ANDed with IR/IW (pages with
+ * neither left out); an illegal or unreadable DTE -> nothing. A walked page
+ * not entirely inside one RAM region is left out and logged as an
+ * IO_PAGE_FAULT event (rate-limited). If the tables cannot be enumerated
+ * (hostile size caps, out of memory) the listener is told "nothing mapped"
+ * for the range (fail closed) and a line is logged. Not covered: the
+ * exclusion range (its identity window is not reported to listeners).
  */
 #ifndef SLUICE_IOMMU_AMD_AMDVI_H
 #define SLUICE_IOMMU_AMD_AMDVI_H
@@ -42,6 +61,7 @@
 #include "devices/irq.h"
 #include "iommu/amd/amdvi_regs.h"
 #include "iommu/dma.h"
+#include "iommu/map_notify.h"
 
 struct amdvi;
 struct pci_device;
@@ -93,10 +113,35 @@ uint8_t amdvi_ivhd_flags(const struct amdvi *a);
 uint16_t amdvi_ivhd_info(const struct amdvi *a);
 uint32_t amdvi_ivhd_feature_reporting(const struct amdvi *a);
 
+/* ---- map notifications (see the header comment) ---- */
+#define AMDVI_MAX_MAP_LISTENERS 16
+
+/* Register a listener (copied; l->opaque borrowed until amdvi_destroy).
+ * Register before the guest runs (not thread safe against guest MMIO
+ * writes, though it takes the register lock). The listener gets a first
+ * full sync at once, describing the current state (normally the IOMMU is
+ * disabled: all RAM 1:1), so it must be ready for sync() calls. Returns 0,
+ * -EINVAL (missing callbacks) or -ENOSPC (AMDVI_MAX_MAP_LISTENERS reached);
+ * a failing first sync is only logged. */
+int amdvi_add_map_listener(struct amdvi *a, const struct iommu_map_listener *l)
+    __attribute__((warn_unused_result));
+
+/* Everything the guest's tables currently translate for `rid`, over the
+ * whole address space, in the map_notify.h `want` form, as a malloc'ed
+ * array (*out, *n; the caller frees *out; *out is NULL when *n is 0). For
+ * the consistency check at exit. Takes the register lock; logs no fault
+ * events. Returns 0, -ENOMEM, or -E2BIG (tables beyond the enumeration
+ * caps; *out NULL, *n 0). */
+int amdvi_map_snapshot(struct amdvi *a, uint16_t rid, struct iommu_mapping **out, size_t *n)
+    __attribute__((warn_unused_result));
+
 /* Statistics (tests, benchmarks). */
 struct amdvi_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, faults, events_logged, events_dropped,
         commands;
+    /* map notifications: listener sync() calls, and walked pages left out
+     * because they are not RAM (not counted in `faults`) */
+    uint64_t map_syncs, map_faults;
 };
 void amdvi_get_stats(struct amdvi *a, struct amdvi_stats *s);
 

@@ -10,6 +10,9 @@
  * buffer: CmdBufRun clears, head stays at the bad command. Software restarts
  * it by clearing and setting CmdBufEn. A command (or a COMPLETION_WAIT
  * store) outside RAM logs COMMAND_HARDWARE_ERROR and stops the same way.
+ *
+ * Invalidations also sync the map listeners (amdvi_map.c) inline, so a
+ * shadow is up to date before a later COMPLETION_WAIT completes.
  */
 #define LOG_MODULE "amdvi"
 #include <endian.h>
@@ -67,6 +70,8 @@ static enum cmd_result inv_devtab_entry(struct amdvi *a, uint64_t q0, uint64_t q
     amdvi_dte_invalidate(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0));
     /* the DTE holds IV, IntTabLen and the interrupt table root */
     amdvi_ir_note_invalidate(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0), false);
+    /* ... and the mode, root and domain of its DMA translation */
+    amdvi_map_notify_devid(a, (uint16_t)FIELD_GET(AMDVI_CMD_DEVID, q0));
     return CMD_OK;
 }
 
@@ -85,6 +90,7 @@ static enum cmd_result inv_iommu_pages(struct amdvi *a, uint64_t q0, uint64_t q1
      * entries are cached, leaf invalidation covers it. */
     uint32_t tag = (q1 & AMDVI_CMD_INV_GN) ? AMDVI_TAG_GUEST(pasid) : IOTLB_ANY;
     iotlb_invalidate(a->iotlb, domain, tag, first, last);
+    amdvi_map_notify_pages(a, (uint16_t)domain, (q1 & AMDVI_CMD_INV_GN) != 0, pasid, first, last);
     return CMD_OK;
 }
 
@@ -114,6 +120,7 @@ static enum cmd_result inv_iommu_all(struct amdvi *a, uint64_t q0, uint64_t q1)
     amdvi_dte_invalidate_all(a);
     iotlb_invalidate_all(a->iotlb);
     amdvi_ir_note_invalidate(a, 0, true);
+    amdvi_map_notify_all(a);
     return CMD_OK;
 }
 

@@ -22,6 +22,7 @@
 #include "iommu/amd/amdvi_ir.h"
 #include "iommu/dma.h"
 #include "iommu/iotlb.h"
+#include "iommu/map_notify.h"
 
 /* Shadow registers (one u64 each), in the order of the descriptor table. */
 enum amdvi_reg {
@@ -89,6 +90,19 @@ struct amdvi_fault_rec {
 #define AMDVI_TAG_GUEST_BIT 0x80000000u
 #define AMDVI_TAG_GUEST(pasid) (AMDVI_TAG_GUEST_BIT | (uint32_t)(pasid))
 
+/* Map listeners (amdvi_map.c), all under the register lock. `want` is a
+ * scratch array reused by every sync (grown, never shrunk; freed at
+ * destroy). */
+struct amdvi_map_state {
+    struct iommu_map_listener listeners[AMDVI_MAX_MAP_LISTENERS];
+    unsigned n;
+    struct iommu_mapping *want;
+    size_t want_cap;
+};
+
+/* Fault events one sync may log (the rest are counted, not logged). */
+#define AMDVI_MAP_FAULTS_PER_SYNC 16u
+
 struct amdvi {
     struct amdvi_config cfg;
     struct dma_ram_region ram[DMA_MAX_RAM_REGIONS];
@@ -129,6 +143,8 @@ struct amdvi {
     bool ir_pending_all;
     unsigned ir_pending_n;
     uint16_t ir_pending[AMDVI_IR_PENDING_MAX];
+
+    struct amdvi_map_state map;               /* under `lock` */
 };
 
 static inline void amdvi_stat_inc(uint64_t *c)
@@ -193,6 +209,20 @@ void amdvi_ir_flush_pending(struct amdvi *a);
 /* Send the IOMMU's own event/completion interrupt as IntCapXT register
  * `reg` describes (lock held; x2APIC destination, fixed, edge). */
 void amdvi_intcapxt_send(struct amdvi *a, uint64_t reg);
+
+/* ---- amdvi_map.c (lock held) ---- */
+/* INVALIDATE_IOMMU_PAGES: sync [first, last] of every listener whose DTE
+ * translates through tables of `domain` (GN = 1: guest tables of `pasid`,
+ * only PASID 0 is shadowed; GN = 0: host or guest tables). */
+void amdvi_map_notify_pages(struct amdvi *a, uint16_t domain, bool gn, uint32_t pasid,
+                            uint64_t first, uint64_t last);
+/* INVALIDATE_DEVTAB_ENTRY: full sync of the listeners with requester `devid`. */
+void amdvi_map_notify_devid(struct amdvi *a, uint16_t devid);
+/* INVALIDATE_IOMMU_ALL, IOMMUEn / GTEn changes, a new device table: full
+ * sync of every listener. */
+void amdvi_map_notify_all(struct amdvi *a);
+/* Free the scratch array (amdvi_destroy; no lock needed). */
+void amdvi_map_fini(struct amdvi *a);
 
 /* ---- amdvi_translate.c ---- */
 int amdvi_translate(void *opaque, uint16_t rid, uint64_t iova, bool write, uint64_t *gpa,

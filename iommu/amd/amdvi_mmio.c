@@ -100,6 +100,7 @@ static void dev_table_written(struct amdvi *a, uint64_t old)
     if (a->regs[AMDVI_REG_DEV_TABLE_BASE] != old) {
         amdvi_dte_set_table(a, a->regs[AMDVI_REG_DEV_TABLE_BASE]);
         amdvi_ir_note_invalidate(a, 0, true);
+        amdvi_map_notify_all(a);
     }
 }
 
@@ -143,6 +144,10 @@ static void control_written(struct amdvi *a, uint64_t old)
     }
     if (changed & (AMDVI_CTRL_IOMMU_EN | AMDVI_CTRL_GA_EN | AMDVI_CTRL_XT_EN))
         amdvi_ir_note_invalidate(a, 0, true);
+    /* DMA translation changes with IOMMUEn, and GTEn decides whether GV = 1
+     * DTEs are legal */
+    if (changed & (AMDVI_CTRL_IOMMU_EN | AMDVI_CTRL_GT_EN))
+        amdvi_map_notify_all(a);
     if (changed & AMDVI_CTRL_EVENT_LOG_EN) {
         bool on = (ctrl & AMDVI_CTRL_EVENT_LOG_EN) &&
                   amdvi_log_bytes(a->regs[AMDVI_REG_EVENT_LOG_BASE]);

@@ -109,4 +109,45 @@ int amdvi_walk_v2_levels(const struct amdvi_walk_mem *mem, uint64_t gcr3_table, 
                          unsigned levels, uint32_t pasid, uint64_t iova,
                          struct amdvi_walk_result *r) __attribute__((warn_unused_result));
 
+/*
+ * Range enumeration (amdvi_walk_range.c): every leaf translation of a table
+ * whose 4 KiB pages intersect [first, last] (inclusive), in ascending IOVA
+ * order, non-overlapping, each reported once through `emit`:
+ *     emit(ctx, iova, size, gpa, read, write)
+ * with iova/gpa the start of the translated block and size its bytes (a
+ * power of two >= 4 KiB; iova + size does not wrap). A leaf page is emitted
+ * whole, so a block may reach outside [first, last]; a next-level-7 page
+ * replicated over several entries is emitted whole when all its entries in
+ * the table agree, else as one block per entry (what the single walk gives
+ * for each). For every address the single-address walker (same arguments)
+ * translates with AMDVI_WALK_OK, exactly one emitted block covers it with
+ * the same gpa and permissions (which may both be false); nothing else is
+ * emitted. Entries the single walk would fault on (not present, reserved
+ * bits, bad encodings, skipped-level index bits, tables outside RAM) are
+ * skipped silently.
+ *
+ * Bounded work for hostile tables (a table may be referenced from many
+ * entries): at most AMDVI_WALK_RANGE_MAX_READS entry reads and
+ * AMDVI_WALK_RANGE_MAX_EMIT blocks per call, else -E2BIG (what was emitted
+ * so far stays emitted). Returns 0, -E2BIG, or the first negative value
+ * `emit` returned (the enumeration stops there). Pure like the walkers.
+ */
+#define AMDVI_WALK_RANGE_MAX_READS (4u << 20)
+#define AMDVI_WALK_RANGE_MAX_EMIT (1u << 20)
+
+typedef int (*amdvi_walk_emit_fn)(void *ctx, uint64_t iova, uint64_t size, uint64_t gpa,
+                                  bool read, bool write);
+
+/* Host (v1) tables, rules as amdvi_walk_v1. */
+int amdvi_walk_range_v1(const struct amdvi_walk_mem *mem, uint64_t pt_root, unsigned mode,
+                        uint64_t first, uint64_t last, amdvi_walk_emit_fn emit, void *ctx)
+    __attribute__((warn_unused_result));
+
+/* Guest (v2) tables of `pasid`, `levels` 4 or 5, rules as
+ * amdvi_walk_v2_levels. Both canonical halves are enumerated (the upper half
+ * as the sign-extended IOVAs the single walker accepts). */
+int amdvi_walk_range_v2(const struct amdvi_walk_mem *mem, uint64_t gcr3_table, unsigned glx,
+                        unsigned levels, uint32_t pasid, uint64_t first, uint64_t last,
+                        amdvi_walk_emit_fn emit, void *ctx) __attribute__((warn_unused_result));
+
 #endif

@@ -63,6 +63,11 @@ expect_usage_error "id 'a' is used twice" --kernel "$tmp/text" --disk "path=$tmp
     --disk "path=$tmp/old-bzimage,id=a"
 expect_usage_error "--net: tap=NAME is required" --kernel "$tmp/text" --net mac=52:54:00:00:00:01
 expect_usage_error "--rng: unknown key" --kernel "$tmp/text" --rng=colour=blue
+expect_usage_error "vfio=01:00: not a PCI address" --kernel "$tmp/text" --device vfio=01:00
+expect_usage_error "vfio=0000:01:00.0: given twice" --kernel "$tmp/text" \
+    --device vfio=01:00.0 --device vfio=0000:01:00.0
+expect_usage_error "iommu=on but there is no IOMMU" --kernel "$tmp/text" \
+    --device vfio=01:00.0,iommu=on
 
 if have_kvm; then
     echo "keep me" >"$tmp/console"

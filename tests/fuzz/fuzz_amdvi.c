@@ -36,7 +36,12 @@
  *   - commands run synchronously: while CmdBufRun is set, head == tail;
  *   - MSIs reach the sink only while the MSI capability is enabled, with
  *     the programmed message and the IOMMU's requester id;
- *   - the translation counter counts exactly the translations asked.
+ *   - the translation counter counts exactly the translations asked;
+ *   - map listeners (requesters 00:02.0, 00:02.1, 00:06.0, 00:08.0) get
+ *     well-formed `want` arrays (iommu/map_notify.h): sorted, disjoint,
+ *     4 KiB multiples that do not wrap, each touching [first, last], inside
+ *     one RAM region, granting read or write; and amdvi_map_snapshot of a
+ *     listener's requester is well-formed too.
  */
 #include <endian.h>
 #include <errno.h>
@@ -153,7 +158,12 @@ struct fuzz {
     uint32_t msi_data;
     uint64_t translations;
     uint64_t pool_next;
+    uint64_t syncs;       /* listener sync() calls */
 };
+
+/* Requesters with a map listener (the corpus uses these devids). */
+static const uint16_t listener_rids[] = { 0x10, 0x11, 0x30, 0x40 };
+#define FUZZ_NLISTENERS (sizeof(listener_rids) / sizeof(listener_rids[0]))
 
 static uint8_t *ram0, *ram1;
 /* FUZZ_AMDVI_TRACE set: print every translation and the final statistics
@@ -662,6 +672,75 @@ static void op_msi(struct fuzz *f, const struct fuzz_op *op)
     f->msi_data = data;
 }
 
+/* ---- map listeners ------------------------------------------------------------- */
+
+static uint16_t listener_rid(void *opaque)
+{
+    return *(const uint16_t *)opaque;
+}
+
+static bool in_one_region(const struct fuzz *f, uint64_t gpa, uint64_t size)
+{
+    for (unsigned i = 0; i < FUZZ_NRAM; i++) {
+        const struct dma_ram_region *r = &f->ram[i];
+        if (gpa >= r->gpa && gpa - r->gpa < r->size && size <= r->size - (gpa - r->gpa))
+            return true;
+    }
+    return false;
+}
+
+/* `want` as map_notify.h promises it; `first`/`last` 0/~0 for snapshots. */
+static void check_want(const struct fuzz *f, uint64_t first, uint64_t last,
+                       const struct iommu_mapping *want, size_t n)
+{
+    FUZZ_CHECK(first <= last);
+    for (size_t i = 0; i < n; i++) {
+        const struct iommu_mapping *m = &want[i];
+        FUZZ_CHECK(m->size > 0 && !(m->size & (AMDVI_PT_PAGE_SIZE - 1)));
+        FUZZ_CHECK(!(m->iova & (AMDVI_PT_PAGE_SIZE - 1)));
+        FUZZ_CHECK(m->size - 1 <= UINT64_MAX - m->iova);
+        FUZZ_CHECK(m->iova <= last && m->iova + (m->size - 1) >= first);
+        FUZZ_CHECK(in_one_region(f, m->gpa, m->size));
+        FUZZ_CHECK(m->read || m->write);
+        if (i > 0)
+            FUZZ_CHECK(want[i - 1].iova + (want[i - 1].size - 1) < m->iova);
+    }
+}
+
+static struct fuzz *listener_fuzz; /* the instance the listeners belong to */
+
+static int listener_sync(void *opaque, uint64_t first, uint64_t last,
+                         const struct iommu_mapping *want, size_t n)
+{
+    (void)opaque;
+    listener_fuzz->syncs++;
+    check_want(listener_fuzz, first, last, want, n);
+    return 0;
+}
+
+static void add_listeners(struct fuzz *f)
+{
+    listener_fuzz = f;
+    for (unsigned i = 0; i < FUZZ_NLISTENERS; i++) {
+        struct iommu_map_listener l = { .requester_id = listener_rid, .sync = listener_sync,
+                                        .opaque = (void *)&listener_rids[i] };
+        FUZZ_CHECK(amdvi_add_map_listener(f->a, &l) == 0);
+    }
+}
+
+static void check_snapshots(struct fuzz *f)
+{
+    for (unsigned i = 0; i < FUZZ_NLISTENERS; i++) {
+        struct iommu_mapping *m = NULL;
+        size_t n = 0;
+        int ret = amdvi_map_snapshot(f->a, listener_rids[i], &m, &n);
+        FUZZ_CHECK(ret == 0 || ret == -E2BIG);
+        FUZZ_CHECK((m == NULL) == (n == 0));
+        check_want(f, 0, UINT64_MAX, m, n);
+        free(m);
+    }
+}
+
 static void check_stats(struct fuzz *f, bool final)
 {
     struct amdvi_stats s;
@@ -678,6 +757,7 @@ static void check_stats(struct fuzz *f, bool final)
     FUZZ_CHECK(s.translations == f->translations);
     FUZZ_CHECK(s.iotlb_hits + s.iotlb_misses <= s.translations);
     FUZZ_CHECK(s.faults <= s.translations + f->remaps); /* interrupt faults count too */
+    FUZZ_CHECK(s.map_syncs == f->syncs);
 }
 
 static void run_op(struct fuzz *f, const struct fuzz_op *op)
@@ -758,11 +838,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_create(&f, data[0], &sink))
         return 0;
     f.tr = amdvi_translator(f.a);
+    add_listeners(&f);
     for (size_t i = 0; i < nops; i++) {
         decode_op(ops + i * FUZZ_OP_SIZE, &op);
         run_op(&f, &op);
     }
     check_stats(&f, true);
+    check_snapshots(&f);
     amdvi_destroy(f.a);
     return 0;
 }

@@ -125,6 +125,57 @@ static void test_iommu(void)
     expect_error(PARSE(&o, "--device", "edu,speed=1"), "unknown key 'speed'");
 }
 
+static void test_vfio(void)
+{
+    CHECK_EQ(PARSE(&o, "--device", "vfio=0000:01:00.0"), CLI_RUN);
+    CHECK_EQ(o.nvfio, 1);
+    CHECK_STREQ(o.vfio[0].spec, "0000:01:00.0");
+    CHECK_EQ(o.vfio[0].place.bus, CLI_BUS_ROOT_PORT);
+    CHECK_EQ(o.vfio[0].place.iommu, CLI_IOMMU_DEFAULT);
+    CHECK(!o.edu);
+
+    /* short and upper-case addresses are made canonical; paths kept */
+    CHECK_EQ(PARSE(&o, "--iommu", "amd", "--device", "vfio=0A:1f.7,bus=0",
+                   "--device", "vfio=/sys/bus/pci/devices/0000:03:00.0,iommu=off",
+                   "--device", "edu", "--device", "vfio=0001:02:00.1,iommu=on"), CLI_RUN);
+    CHECK_EQ(o.nvfio, 3);
+    CHECK_STREQ(o.vfio[0].spec, "0000:0a:1f.7");
+    CHECK_EQ(o.vfio[0].place.bus, CLI_BUS_ZERO);
+    CHECK(cli_behind_iommu(&o, &o.vfio[0].place));
+    CHECK_STREQ(o.vfio[1].spec, "/sys/bus/pci/devices/0000:03:00.0");
+    CHECK(!cli_behind_iommu(&o, &o.vfio[1].place));
+    CHECK_STREQ(o.vfio[2].spec, "0001:02:00.1");
+    CHECK(cli_behind_iommu(&o, &o.vfio[2].place));
+    CHECK(o.edu);
+
+    expect_error(PARSE(&o, "--device", "vfio=01:00.0,iommu=on"), "add --iommu amd");
+    expect_error(PARSE(&o, "--device", "vfio=01:00.0", "--device", "vfio=0000:01:00.0"),
+                 "vfio=0000:01:00.0: given twice");
+    expect_error(PARSE(&o, "--device", "vfio=/a/b", "--device", "vfio=/a/b,bus=0"),
+                 "given twice");
+    static char *const bad[] = {"vfio=01:00", "vfio=1:0.0", "vfio=01:00.8",
+                                "vfio=01:20.0", "vfio=eth0", "vfio=0000:01:00.0x",
+                                "vfio=sys/bus/pci/devices/0000:01:00.0", "vfio= 01:00.0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(PARSE(&o, "--device", bad[i]), "not a PCI address (DDDD:BB:DD.F");
+    expect_error(PARSE(&o, "--device", "vfio="), "give a host PCI device");
+    expect_error(PARSE(&o, "--device", "vfio"), "name the host device");
+    expect_error(PARSE(&o, "--device", "vfio=01:00.0,speed=1"), "unknown key 'speed'");
+    expect_error(PARSE(&o, "--device", "vfio=01:00.0,bus=7"), "bus=7");
+
+    char *argv[32] = {"sluice", "--kernel", "k"};
+    char specs[CLI_MAX_VFIO + 1][32];
+    int argc = 3;
+    for (int i = 0; i <= CLI_MAX_VFIO; i++) {
+        snprintf(specs[i], sizeof(specs[i]), "vfio=%02x:00.0", i + 1);
+        argv[argc++] = "--device";
+        argv[argc++] = specs[i];
+    }
+    CHECK_EQ(cli_parse(argc - 2, argv, &o, err, sizeof(err)), CLI_RUN);
+    CHECK_EQ(o.nvfio, CLI_MAX_VFIO);
+    expect_error(cli_parse(argc, argv, &o, err, sizeof(err)), "at most 8 passthrough devices");
+}
+
 static void test_limits(void)
 {
     char *argv[32] = {"sluice", "--kernel", "k"};
@@ -145,5 +196,6 @@ int main(void)
     test_rng();
     test_limits();
     test_iommu();
+    test_vfio();
     return check_result("test_cli_devices");
 }
