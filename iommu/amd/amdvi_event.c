@@ -170,18 +170,27 @@ void amdvi_event_fault(struct amdvi *a, uint64_t q0, uint64_t q1)
     amdvi_event_fault_keyed(a, q0, q1, q1 >> AMDVI_PAGE_SHIFT);
 }
 
-void amdvi_event_fault_keyed(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t page)
+/* Log unless an identical fault was logged within the dedup window (lock held). */
+static void fault_log_locked(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t page)
 {
     uint64_t now = now_ns();
 
-    amdvi_stat_inc(&a->stats.faults);
-    pthread_mutex_lock(&a->lock);
-    if (a->fault_dedup_ns && fault_repeated(a, q0, page, now)) {
-        pthread_mutex_unlock(&a->lock);
+    if (a->fault_dedup_ns && fault_repeated(a, q0, page, now))
         return;
-    }
     a->faults[a->fault_next] = (struct amdvi_fault_rec){ .q0 = q0, .page = page, .when_ns = now };
     a->fault_next = (a->fault_next + 1) % AMDVI_FAULT_FILTER_SLOTS;
     amdvi_event_log_locked(a, q0, q1);
+}
+
+void amdvi_event_fault_keyed(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t page)
+{
+    amdvi_stat_inc(&a->stats.faults);
+    pthread_mutex_lock(&a->lock);
+    fault_log_locked(a, q0, q1, page);
     pthread_mutex_unlock(&a->lock);
+}
+
+void amdvi_event_fault_locked(struct amdvi *a, uint64_t q0, uint64_t q1)
+{
+    fault_log_locked(a, q0, q1, q1 >> AMDVI_PAGE_SHIFT);
 }

@@ -175,6 +175,9 @@ void amdvi_event_fault(struct amdvi *a, uint64_t q0, uint64_t q1);
 /* The same with an explicit dedup key in place of the page (interrupt
  * remapping faults use the IRTE index). */
 void amdvi_event_fault_keyed(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t key);
+/* The same filter for a fault found with the register lock held (map
+ * notifications); not counted in stats.faults. */
+void amdvi_event_fault_locked(struct amdvi *a, uint64_t q0, uint64_t q1);
 /* Set a status interrupt bit (EventLogInt / ComWaitInt); raise the MSI on a
  * 0 -> 1 transition when `enable_bit` is set in Control (lock held). */
 void amdvi_status_raise(struct amdvi *a, uint64_t status_bit, uint64_t enable_bit);

@@ -116,31 +116,6 @@ static bool in_one_ram_region(const struct amdvi *a, uint64_t gpa, uint64_t size
     return false;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* amdvi_event_fault() for a caller that holds the register lock: the same
- * fault filter (identical fault within fault_dedup_ns: counted only). */
-static void fault_locked(struct amdvi *a, uint64_t q0, uint64_t iova)
-{
-    uint64_t now = now_ns(), page = iova >> AMDVI_PAGE_SHIFT;
-
-    for (unsigned i = 0; a->fault_dedup_ns && i < AMDVI_FAULT_FILTER_SLOTS; i++) {
-        const struct amdvi_fault_rec *r = &a->faults[i];
-
-        if (r->when_ns && r->q0 == q0 && r->page == page && now - r->when_ns < a->fault_dedup_ns)
-            return;
-    }
-    a->faults[a->fault_next] = (struct amdvi_fault_rec){ .q0 = q0, .page = page, .when_ns = now };
-    a->fault_next = (a->fault_next + 1) % AMDVI_FAULT_FILTER_SLOTS;
-    amdvi_event_log_locked(a, q0, iova);
-}
-
 /* A walked page the device could use but that is not RAM: IO_PAGE_FAULT
  * (present) for the requester, as a DMA to it would have been refused. */
 static void outside_ram(struct collect_ctx *c, uint64_t iova, uint64_t gpa)
@@ -157,7 +132,7 @@ static void outside_ram(struct collect_ctx *c, uint64_t iova, uint64_t gpa)
                     (unsigned)(c->rid >> 8), (unsigned)PCI_DEVFN_SLOT(c->rid & 0xff),
                     (unsigned)PCI_DEVFN_FN(c->rid), (unsigned long long)iova,
                     (unsigned long long)gpa);
-    fault_locked(c->a,
+    amdvi_event_fault_locked(c->a,
                  amdvi_event_q0(AMDVI_EVT_IO_PAGE_FAULT, c->rid, v2 ? 0 : c->view->dte.domain,
                                 AMDVI_EVT_FLAG_PR | (v2 ? AMDVI_EVT_FLAG_GN : 0)),
                  iova);

@@ -183,3 +183,112 @@ ivrs_check() {
 	((off == len)) || fail "IVRS blocks overrun the table ($off > $len)" || return 1
 	echo "IVRS:$types, IVinfo 0x$(printf %x "$ivinfo")"
 }
+
+# ---- VFIO scenarios ---------------------------------------------------------
+
+# vfio_expect_nvme: the guest found the namespace (64 MiB, pattern nvme),
+# read it right and read back what it wrote; the test bed's image (the
+# check runs after the VMM exited) holds VFIO_TAG's blocks at VFIO_WRITE_AT
+# and the base pattern in the first 4 MiB.
+vfio_expect_nvme() {
+	local img=${E2E_VFIO_NVME_IMG:-} n=${VFIO_WRITE:-8192}
+	[ "$(marker NVME-DISK)" != none ] || fail "guest found no NVMe namespace with pattern 'nvme'" || return 1
+	expect_marker NVME-SECTORS $((64 << 11)) || return 1
+	expect_marker NVME-READ ok || return 1
+	expect_marker NVME-WRITE ok || return 1
+	[ -r "$img" ] || fail "no NVMe image to check (E2E_VFIO_NVME_IMG='$img')" || return 1
+	[ "$(img_sha "$img" "$VFIO_WRITE_AT" "$n")" = "$(pattern_sha "$VFIO_TAG" "$VFIO_WRITE_AT" "$n")" ] ||
+		fail "the NVMe image does not hold what the guest wrote at block $VFIO_WRITE_AT" || return 1
+	[ "$(img_sha "$img" 0 8192)" = "$(pattern_sha nvme 0 8192)" ] ||
+		fail "the NVMe image's first 4 MiB changed" || return 1
+	echo "nvme $(marker NVME-DISK): read ok, $((n / 2)) KiB written at block $VFIO_WRITE_AT found in the image"
+}
+
+# vfio_expect_net: link, 3 ping replies, the TCP upload's sha256 confirmed
+# by the test host's sink.
+vfio_expect_net() {
+	local got
+	[ "$(marker NIC)" != none ] || fail "guest has no interface with MAC $(nic_mac "$VFIO_NET")" || return 1
+	[ "$(marker CARRIER)" != none ] || fail "the passed-through NIC $(marker NIC) never got a link" || return 1
+	expect_marker PING-REPLIES 3 && expect_marker TX-RC 0 || return 1
+	got=$(cat "$RUN_DIR/sink-$VFIO_NET_PORT" 2>/dev/null)
+	[ "$got" = "$((VFIO_NET_MIB << 20)) $(marker TX-SHA)" ] ||
+		fail "the test host received '${got:-nothing}', the guest sent $((VFIO_NET_MIB << 20)) bytes with sha256 $(marker TX-SHA)" || return 1
+	echo "$(marker NIC): link after $(marker CARRIER) s, ping, $VFIO_NET_MIB MiB TCP sha256 ok"
+}
+
+# vfio_expect_irqs CHIP WHO...: for each WHO (nvme, nic) the guest has
+# interrupt lines, all on chip CHIP (PCI-MSIX or IR-PCI-MSIX: the chip
+# field reads CHIP-<BDF>), and together they fired.
+vfio_expect_irqs() {
+	local chip=$1 lines who re sel n bad
+	shift
+	lines=$(markers IRQ-LINE)
+	for who in "$@"; do
+		case $who in
+		nvme) re='nvme[0-9]+q[0-9]+$' ;;
+		nic) re="$(marker NIC)(-[rt]x-[0-9]+)?\$" ;;
+		esac
+		sel=$(echo "$lines" | grep -E " $re")
+		[ -n "$sel" ] || fail "no $who interrupts in /proc/interrupts: $(echo "$lines" | tr '\n' '|')" || return 1
+		bad=$(echo "$sel" | grep -vE "(^| )$chip-[0-9a-f]{4}:")
+		[ -z "$bad" ] || fail "$who interrupts not on $chip: $(echo "$bad" | head -n 3 | tr '\n' '|')" || return 1
+		n=$(echo "$sel" | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break } END { print s + 0 }')
+		[ "$n" -gt 0 ] || fail "$who's $chip interrupts never fired: $(echo "$sel" | tr '\n' '|')" || return 1
+		echo "$who: $(echo "$sel" | grep -c .) $chip vectors, $n interrupts"
+	done
+}
+
+# vfio_expect_nvme_net CHIP: the three above for nvme and nic.
+vfio_expect_nvme_net() {
+	local a b c
+	a=$(vfio_expect_nvme) || { echo "$a"; return 1; }
+	b=$(vfio_expect_net) || { echo "$b"; return 1; }
+	c=$(vfio_expect_irqs "$1" nvme nic) || { echo "$c"; return 1; }
+	echo "$a; $b; $(echo "$c" | tr '\n' ' ')"
+}
+
+# vfio_host_dmesg: the test host's kernel log since the scenario's
+# host_setup (vfio_host_setup).
+vfio_host_dmesg() { dmesg_since "$RUN_DIR/dmesg.mark"; }
+
+# vfio_expect_still_bound NAME...: after the run, each device is still
+# bound to vfio-pci, its /dev/vfio/GROUP exists and it can be passed
+# through again: vfio-probe.py opens the group (viable, not held by anyone),
+# attaches it to a container, gets the device, resets it and reads its IDs
+# through the config region. Prints the probe lines.
+vfio_expect_still_bound() {
+	local name bdf g probe
+	for name in "$@"; do
+		bdf=$(vfio_bdf "$name") || fail "no $name in the test host any more" || return 1
+		[ "$(vfio_driver "$bdf")" = vfio-pci ] || fail "$name $bdf is bound to '$(vfio_driver "$bdf")' after the run, not vfio-pci" || return 1
+		g=$(vfio_group "$bdf")
+		[ -e "/dev/vfio/$g" ] || fail "/dev/vfio/$g ($name $bdf) is gone after the run" || return 1
+		probe=$("$E2E_DIR/vfio-probe.py" "$bdf" 2>&1) || fail "$name cannot be passed through again: $probe" || return 1
+		echo "$probe"
+	done
+}
+
+# vfio_expect_amd_ir: the guest's AMD-Vi driver enabled interrupt remapping
+# and did not disable it. Prints the AMD-Vi remapping lines.
+vfio_expect_amd_ir() {
+	guest_dmesg | grep -q 'AMD-Vi: Interrupt remapping enabled' ||
+		fail "guest dmesg lacks 'AMD-Vi: Interrupt remapping enabled': $(guest_dmesg | grep -E 'AMD-Vi|remapping' | head -n 5 | tr '\n' '|')" || return 1
+	! guest_dmesg | grep -qE 'Disabling interrupt remapping|IRQ remapping.*(disabled|not)' ||
+		fail "guest disabled interrupt remapping: $(guest_dmesg | grep -E 'remapping' | head -n 3 | tr '\n' '|')" || return 1
+	guest_dmesg | grep -oE 'AMD-Vi: (Interrupt remapping enabled|X2APIC enabled)' | sort -u | tr '\n' ';'
+}
+
+# vfio_expect_shadow_consistent NAME...: sluice's stderr has, for each
+# passthrough device behind its vIOMMU (host BDF), the line it prints at
+# exit after comparing the host container's mappings with the guest's I/O
+# page tables: "sluice: vfio: BDF: host mappings match the guest's I/O page
+# tables (...)" (vmm/machine_vfio.c, at --log-level info).
+vfio_expect_shadow_consistent() {
+	local name bdf
+	for name in "$@"; do
+		bdf=$(vfio_bdf "$name") || fail "no $name in the test host" || return 1
+		grep -qE "vfio:? (0000:)?${bdf#0000:}: host mappings match the guest's I/O page tables" "$STDERR" ||
+			fail "sluice did not report 'vfio $bdf: host mappings match the guest's I/O page tables' ($name): $(grep -E "vfio.*${bdf#0000:}" "$STDERR" | tail -n 3 | tr '\n' '|')" || return 1
+	done
+}

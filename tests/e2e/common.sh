@@ -20,6 +20,22 @@ nic_mac() { printf '52:54:00:12:34:%02x\n' $((0x56 + $1)); }
 host_ip() { echo "10.0.$1.1"; }
 guest_ip() { echo "10.0.$1.2"; }
 
+# VFIO test bed (testbed.sh --vfio): the passed-through e1000e is "NIC"
+# VFIO_NET (MAC $(nic_mac VFIO_NET); the guest takes $(guest_ip VFIO_NET)
+# with net_up), its peer is the test host's virtio-net with MAC
+# $(nic_mac VFIO_NET+1) and address $(host_ip VFIO_NET).
+VFIO_NET=100
+# vfio_ids NAME: the PCI IDs (sysfs form) of a passthrough device of the
+# VFIO test bed: nvme, nic, edu.
+vfio_ids() {
+	case $1 in
+	nvme) echo "0x1b36 0x0010" ;;
+	nic) echo "0x8086 0x10d3" ;;
+	edu) echo "0x1234 0x11e8" ;;
+	*) return 1 ;;
+	esac
+}
+
 # ---- guest side -------------------------------------------------------------
 
 # disk_by_name NAME: the block device (vda, ...) whose first block is block 0
@@ -34,6 +50,31 @@ disk_by_name() {
 			return 0
 		fi
 	done
+}
+
+# nvme_by_name NAME: like disk_by_name, among the NVMe namespaces (nvme0n1...).
+nvme_by_name() {
+	local d
+	for d in /sys/block/nvme*n*; do
+		[ -e "$d" ] || continue
+		d=${d##*/}
+		if dd if="/dev/$d" bs=512 count=1 2>/dev/null | head -n 1 | grep -q "^$1 block 0 "; then
+			echo "$d"
+			return 0
+		fi
+	done
+}
+
+# wait_carrier IFACE SECONDS: wait until IFACE reports a link; prints
+# the seconds it took, or fails.
+wait_carrier() {
+	local i=0
+	while [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" != 1 ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($2 * 10)) ] || return 1
+		sleep 0.1
+	done
+	echo "$((i / 10)).$((i % 10))"
 }
 
 # nic_by_mac MAC: the network interface with that MAC.
@@ -87,6 +128,65 @@ blk_write_check() {
 	else
 		echo "read-back of blocks $3+$4 differs from what was written"
 	fi
+}
+
+# ---- VFIO scenarios, guest side ---------------------------------------------
+# A scenario sets VFIO_TAG (its pattern tag), VFIO_WRITE_AT (block where it
+# writes VFIO_WRITE blocks, default 8192 = 4 MiB) and VFIO_NET_PORT, VFIO_NET_MIB.
+
+# vfio_wait_nvme SECONDS: wait for the namespace with pattern "nvme" (the
+# controller probes asynchronously); prints it (nvme0n1) or nothing.
+vfio_wait_nvme() {
+	local i=0 d
+	while [ "$i" -le $(($1 * 10)) ]; do
+		d=$(nvme_by_name nvme)
+		[ -z "$d" ] || { echo "$d"; return 0; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# vfio_guest_nvme: marks NVME-DISK, NVME-SECTORS, NVME-READ (first 4 MiB
+# are pattern nvme) and NVME-WRITE (VFIO_TAG's blocks written at
+# VFIO_WRITE_AT read back with O_DIRECT).
+vfio_guest_nvme() {
+	local d
+	d=$(vfio_wait_nvme 30)
+	mark NVME-DISK "${d:-none}"
+	[ -n "$d" ] || return 0
+	mark NVME-SECTORS "$(cat "/sys/block/$d/size")"
+	mark NVME-READ "$(blk_read_check "$d" nvme 8192)"
+	mark NVME-WRITE "$(blk_write_check "$d" "$VFIO_TAG" "$VFIO_WRITE_AT" "${VFIO_WRITE:-8192}")"
+}
+
+# vfio_guest_net: the passed-through e1000e (MAC nic_mac VFIO_NET) up;
+# marks NIC, CARRIER (seconds to link), PING-REPLIES, TX-SHA, TX-RC.
+vfio_guest_net() {
+	local nic
+	nic=$(net_up "$VFIO_NET")
+	mark NIC "${nic:-none}"
+	[ -n "$nic" ] || return 0
+	mark CARRIER "$(wait_carrier "$nic" 30 || echo none)"
+	mark PING-REPLIES "$(ping -c 3 -W 5 "$(host_ip "$VFIO_NET")" 2>&1 | grep -c 'bytes from')"
+	dd if=/dev/urandom of=/tmp/blob bs=1M count="$VFIO_NET_MIB" 2>/dev/null
+	mark TX-SHA "$(sha256sum /tmp/blob | cut -d' ' -f1)"
+	timeout 120 nc "$(host_ip "$VFIO_NET")" "$VFIO_NET_PORT" </tmp/blob
+	mark TX-RC "$?"
+	rm -f /tmp/blob
+}
+
+# vfio_guest_irqs: marks IRQ-LINE for every nvme and NIC interrupt line.
+vfio_guest_irqs() {
+	local nic
+	nic=$(nic_by_mac "$(nic_mac "$VFIO_NET")")
+	grep -E "nvme[0-9]|${nic:-no-nic}" /proc/interrupts | while read -r line; do mark IRQ-LINE "$line"; done
+}
+
+vfio_guest_nvme_net() {
+	pci_list | while read -r line; do mark PCI-DEV "$line"; done
+	vfio_guest_nvme
+	vfio_guest_net
+	vfio_guest_irqs
 }
 
 # pci_find VENDOR DEVICE: the sysfs directories of the PCI functions with

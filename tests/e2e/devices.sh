@@ -65,3 +65,104 @@ sink_stop() {
 	kill "$pid" 2>/dev/null || true
 	cat "$out" 2>/dev/null || true
 }
+
+# ---- VFIO test bed (testbed.sh --vfio) ---------------------------------------
+
+# vfio_bdf NAME: the PCI address (0000:00:03.0) of passthrough device NAME
+# (nvme, nic, edu: see vfio_ids) in this machine; fails when there is none.
+vfio_bdf() {
+	local ids d
+	ids=$(vfio_ids "$1") || return 1
+	# shellcheck disable=SC2086 # two words on purpose
+	d=$(pci_find $ids | head -n 1)
+	[ -n "$d" ] || return 1
+	echo "${d##*/}"
+}
+
+# vfio_group BDF: its IOMMU group number (nothing when it has none).
+vfio_group() {
+	local g=/sys/bus/pci/devices/$1/iommu_group
+	[ -e "$g" ] && basename "$(readlink -f "$g")"
+}
+
+# vfio_driver BDF: the driver bound to it, "-" when none.
+vfio_driver() {
+	local d=/sys/bus/pci/devices/$1/driver
+	if [ -e "$d" ]; then basename "$(readlink -f "$d")"; else echo -; fi
+}
+
+# vfio_bind BDF: bind it to vfio-pci (driver_override + drivers_probe; a
+# no-op when it already is) and check that /dev/vfio/GROUP appeared.
+# Prints "BDF vfio-pci group N" or what went wrong (then fails). The device
+# stays bound to vfio-pci: every scenario reopens it.
+vfio_bind() {
+	local bdf=$1 dev=/sys/bus/pci/devices/$1 drv group i
+	[ -e "$dev" ] || { echo "no PCI device $bdf"; return 1; }
+	[ -e /sys/bus/pci/drivers/vfio-pci ] || modprobe vfio-pci 2>/dev/null ||
+		{ echo "vfio-pci is not loaded (the test host's initramfs lacks it?)"; return 1; }
+	drv=$(vfio_driver "$bdf")
+	if [ "$drv" != vfio-pci ]; then
+		echo vfio-pci >"$dev/driver_override" || { echo "cannot set $bdf's driver_override"; return 1; }
+		[ "$drv" = - ] || echo "$bdf" >"$dev/driver/unbind" || { echo "cannot unbind $bdf from $drv"; return 1; }
+		echo "$bdf" >/sys/bus/pci/drivers_probe 2>/dev/null || true
+		drv=$(vfio_driver "$bdf")
+		[ "$drv" = vfio-pci ] || { echo "$bdf did not bind to vfio-pci (driver: $drv)"; return 1; }
+	fi
+	group=$(vfio_group "$bdf")
+	[ -n "$group" ] || { echo "$bdf has no IOMMU group (no intel_iommu=on?)"; return 1; }
+	for ((i = 0; i < 50; i++)); do
+		[ -e "/dev/vfio/$group" ] && break
+		sleep 0.1
+	done
+	[ -e "/dev/vfio/$group" ] || { echo "$bdf is bound to vfio-pci but /dev/vfio/$group did not appear"; return 1; }
+	echo "$bdf vfio-pci group $group"
+}
+
+# vfio_setup VFIO: bind every device of a scenario's SCENARIO_VFIO (words
+# NAME[:OPTS]) to vfio-pci; prints one line per device, or what failed.
+vfio_setup() {
+	local spec bdf
+	for spec in $1; do
+		bdf=$(vfio_bdf "${spec%%:*}") || { echo "no passthrough device '${spec%%:*}' here"; return 1; }
+		vfio_bind "$bdf" || return 1
+	done
+}
+
+# vfio_testbed_up: once per test-host boot, give the e1000e's peer (the
+# test host's virtio-net, MAC $(nic_mac VFIO_NET+1)) its address
+# $(host_ip VFIO_NET)/24. Prints what it did or what failed.
+vfio_testbed_up() {
+	local nic
+	nic=$(nic_by_mac "$(nic_mac $((VFIO_NET + 1)))")
+	[ -n "$nic" ] || { echo "no peer NIC with MAC $(nic_mac $((VFIO_NET + 1))) (virtio_net not loaded?)"; return 1; }
+	ip addr show dev "$nic" | grep -q "inet $(host_ip "$VFIO_NET")/" ||
+		ip addr add "$(host_ip "$VFIO_NET")/24" dev "$nic" || { echo "cannot address $nic"; return 1; }
+	ip link set "$nic" up || { echo "cannot bring up $nic"; return 1; }
+	echo "peer NIC $nic $(host_ip "$VFIO_NET")/24"
+}
+
+# dmesg_mark FILE / dmesg_since FILE: the test host's kernel log lines
+# logged after dmesg_mark wrote FILE.
+dmesg_mark() { dmesg | wc -l >"$1"; }
+dmesg_since() { dmesg | tail -n +$(($(cat "$1" 2>/dev/null || echo 0) + 1)); }
+
+# vfio_host_setup: a VFIO scenario's host_setup (after vfio_setup bound its
+# devices): resets the blocks it writes in the NVMe image (E2E_VFIO_NVME_IMG)
+# to the base pattern "nvme" so the check sees this run's write, notes where
+# the test host's kernel log stands (dmesg_since), and starts the TCP sink
+# on the e1000e's peer when the scenario passes the NIC through.
+vfio_host_setup() {
+	local n=${VFIO_WRITE:-8192}
+	dmesg_mark "$RUN_DIR/dmesg.mark"
+	if [[ " $SCENARIO_VFIO " == *" nvme"[\ :]* ]] && [ -n "${VFIO_WRITE_AT:-}" ]; then
+		[ -w "${E2E_VFIO_NVME_IMG:-}" ] || { echo "no NVMe image (E2E_VFIO_NVME_IMG='${E2E_VFIO_NVME_IMG:-}')"; return 1; }
+		pattern nvme "$VFIO_WRITE_AT" "$n" |
+			dd of="$E2E_VFIO_NVME_IMG" bs=512 seek="$VFIO_WRITE_AT" conv=notrunc,fsync status=none || return 1
+	fi
+	if [[ " $SCENARIO_VFIO " == *" nic"[\ :]* ]]; then
+		sink_start "$RUN_DIR" "$VFIO_NET" "$VFIO_NET_PORT" || return 1
+	fi
+}
+vfio_host_teardown() {
+	[[ " $SCENARIO_VFIO " != *" nic"[\ :]* ]] || sink_stop "$RUN_DIR" "$VFIO_NET_PORT"
+}

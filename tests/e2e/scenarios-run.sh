@@ -11,6 +11,9 @@
 # SCENARIO_IOMMU and SCENARIO_EDU need no host-side setup) gets
 # them created here (disk images in RUN_DIR, taps) before its optional
 # host_setup() runs; host_teardown() runs after the VMM exits, then check().
+# Scenarios with SCENARIO_TESTBED=vfio need the VFIO test bed (E2E_VFIO=1,
+# testbed.sh --vfio; elsewhere they SKIP): their SCENARIO_VFIO devices are
+# bound to vfio-pci before the VMM starts (devices.sh's vfio_setup).
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/vmm.sh"
@@ -34,6 +37,8 @@ run_one() (
 	SCENARIO_DISKS="" SCENARIO_NETS="" SCENARIO_RNG="" # devices, see vmm.sh
 	SCENARIO_IOMMU="" SCENARIO_EDU=""                  # amd[,opts]; port|0 (vmm.sh)
 	SCENARIO_SLUICE_ARGS="" # extra sluice options (e.g. --apic-ids): other VMMs skip
+	SCENARIO_TESTBED=""     # vfio: needs testbed.sh --vfio (run.sh boots it separately)
+	SCENARIO_VFIO=""        # passthrough devices: nvme nic edu [:iommu=off] (vmm.sh)
 	. "$E2E_DIR/check.sh"
 	. "$E2E_DIR/scenarios/$name.sh"
 	verdict() { echo "$1 $2 $3" >"$out.verdict"; echo "SLUICE-E2E-VERDICT $name@$vmm $1 ${2}s $3"; }
@@ -44,6 +49,10 @@ run_one() (
 	fi
 	if [ -n "$SCENARIO_VMMS" ] && [[ ",$SCENARIO_VMMS," != *",$vmm,"* ]]; then
 		verdict SKIP 0 "scenario applies only to $SCENARIO_VMMS"
+		return 0
+	fi
+	if [ "$SCENARIO_TESTBED" = vfio ] && [ "${E2E_VFIO:-}" != 1 ]; then
+		verdict SKIP 0 "needs the VFIO test bed (tests/e2e/run.sh boots testbed.sh --vfio for it)"
 		return 0
 	fi
 	if [ -n "$SCENARIO_SLUICE_ARGS" ] && [ "$vmm" != sluice ]; then
@@ -69,7 +78,7 @@ run_one() (
 	trap cleanup EXIT
 	local image=$kernel
 	[ "$SCENARIO_KERNEL" != vmlinux ] || image=${kernel/\/vmlinuz-/\/vmlinux-}
-	if ! why=$(vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU"); then
+	if ! why=$(vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU" "$SCENARIO_VFIO"); then
 		verdict SKIP 0 "$why"
 		return 0
 	fi
@@ -78,6 +87,11 @@ run_one() (
 		verdict FAIL 0 "device setup: $why"
 		return 0
 	fi
+	if [ -n "$SCENARIO_VFIO" ] && ! why=$(vfio_setup "$SCENARIO_VFIO" 2>&1); then
+		verdict FAIL 0 "VFIO device setup: $why"
+		return 0
+	fi
+	[ -z "$SCENARIO_VFIO" ] || echo "$why" >>"$out.host"
 	declare -F host_teardown >/dev/null && hooks_up=1
 	if declare -F host_setup >/dev/null && ! host_setup >>"$out.host" 2>&1; then
 		verdict FAIL 0 "host_setup failed (see $name@$vmm.host)"
@@ -86,7 +100,7 @@ run_one() (
 	# After host_setup, which may add to SCENARIO_CMDLINE.
 	cmdline="console=ttyS0 panic=-1 sluice.scenario=$name $SCENARIO_CMDLINE ${E2E_GUEST_APPEND:-}"
 	vmm_argv "$vmm" "$image" "$initrd" "$cmdline" "$SCENARIO_CPUS" "$SCENARIO_MEMORY"
-	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU"
+	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU" "$SCENARIO_VFIO"
 	# shellcheck disable=SC2206 # words on purpose
 	[ "$vmm" != sluice ] || VMM_ARGV+=($SCENARIO_SLUICE_ARGS)
 	echo "${VMM_ARGV[*]}" >"$out.argv"
@@ -143,6 +157,12 @@ testbed_crash() {
 	grep -q 'Oops: int3' "$out.console" 2>/dev/null ||
 		grep -q 'triple fault (KVM_EXIT_SHUTDOWN)' "$out.stderr" 2>/dev/null
 }
+
+# The VFIO test bed's e1000e peer gets its address once per boot.
+if [ "${E2E_VFIO:-}" = 1 ]; then
+	why=$(vfio_testbed_up 2>&1) || why="FAILED: $why"
+	log "VFIO test bed: $why; NVMe image ${E2E_VFIO_NVME_IMG:-none}"
+fi
 
 # Such a crash is retried once: the first attempt's files are kept as
 # NAME@VMM.attempt1.*, and the retry's verdict (which then stands) says so.

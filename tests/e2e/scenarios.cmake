@@ -6,7 +6,9 @@
 # passes once every scenario has a verdict, skips when the test bed cannot
 # run here). Each scenario is then its own ctest test, e2e/NAME, which prints
 # its verdict - and the guest console when it failed - from the results
-# directory. `ctest -L e2e --output-on-failure` shows everything.
+# directory. `ctest -L e2e --output-on-failure` shows everything. The VFIO
+# scenarios (SCENARIO_TESTBED=vfio) add a second test-host boot (run.sh's
+# --timeout applies to each boot): hence the fixture's longer time limit.
 set(SLUICE_E2E_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(SLUICE_E2E_RESULTS ${CMAKE_BINARY_DIR}/e2e-results)
 file(GLOB SLUICE_E2E_SCENARIOS CONFIGURE_DEPENDS ${SLUICE_E2E_DIR}/scenarios/*.sh)
@@ -15,7 +17,7 @@ add_test(NAME e2e/testbed
          COMMAND ${SLUICE_E2E_DIR}/run.sh --collect --timeout 2600
                  --sluice ${CMAKE_BINARY_DIR}/sluice --results ${SLUICE_E2E_RESULTS})
 set_tests_properties(e2e/testbed PROPERTIES
-  LABELS e2e TIMEOUT 2700 SKIP_RETURN_CODE 77 FIXTURES_SETUP sluice_e2e)
+  LABELS e2e TIMEOUT 5400 SKIP_RETURN_CODE 77 FIXTURES_SETUP sluice_e2e)
 
 foreach(script ${SLUICE_E2E_SCENARIOS})
   get_filename_component(name ${script} NAME_WE)

@@ -50,15 +50,21 @@ vmm_argv() {
 #           get iommu_platform=on so that their DMA is translated)
 #   edu     empty (none), port or 0: the QEMU-compatible edu DMA test device
 #           (1234:11e8) behind its own root port or on bus 0
-# vmm_devices VMM DIR DISKS NETS RNG [IOMMU [EDU]]: append the VMM's
+#   vfio    words NAME[:iommu=off]: host PCI devices passed through with
+#           VFIO (testbed.sh --vfio: nvme, nic, edu; see vfio_ids in
+#           common.sh), found by their IDs and bound to vfio-pci by
+#           devices.sh's vfio_setup; sluice --device vfio=BDF[,iommu=off]
+#           (behind its IOMMU when there is one, unless iommu=off), QEMU
+#           -device vfio-pci,host=BDF behind its own pcie-root-port
+# vmm_devices VMM DIR DISKS NETS RNG [IOMMU [EDU [VFIO]]]: append the VMM's
 # arguments for them to VMM_ARGV (after vmm_argv). qemu-microvm has no PCI:
-# fails with a reason.
+# fails with a reason, as when a VFIO device is not in this machine.
 vmm_devices() {
-	local vmm=$1 dir=$2 disks=$3 nets=$4 rng=$5 iommu=${6:-} edu=${7:-}
-	local spec name opts bus arg i=0 vopt=""
+	local vmm=$1 dir=$2 disks=$3 nets=$4 rng=$5 iommu=${6:-} edu=${7:-} vfio=${8:-}
+	local spec name opts bus arg i=0 vopt="" bdf
 	# shellcheck disable=SC2034 # counted through _qemu_pci_device's nameref
 	local port=0
-	[ -n "$disks$nets$rng$iommu$edu" ] || return 0
+	[ -n "$disks$nets$rng$iommu$edu$vfio" ] || return 0
 	[ "$vmm" != qemu-microvm ] || { echo "qemu-microvm has no PCI for virtio-pci or IOMMU devices"; return 1; }
 	case $iommu in
 	"") ;;
@@ -119,6 +125,19 @@ vmm_devices() {
 		fi ;;
 	*) echo "bad edu placement '$edu' (port or 0)"; return 1 ;;
 	esac
+	for spec in $vfio; do
+		name=${spec%%:*} opts=${spec#"$name"}
+		case $opts in "" | :iommu=off) ;; *) echo "bad VFIO option '$opts' in '$spec' (:iommu=off)"; return 1 ;; esac
+		bdf=$(vfio_bdf "$name") ||
+			{ echo "no passthrough device '$name' ($(vfio_ids "$name" || echo "unknown; known: nvme nic edu")) here: VFIO scenarios need the VFIO test bed (testbed.sh --vfio)"; return 1; }
+		if [ "$vmm" = sluice ]; then
+			VMM_ARGV+=(--device "vfio=$bdf${opts:+,${opts#:}}")
+		else
+			port=$((port + 1))
+			VMM_ARGV+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
+				-device "vfio-pci,host=$bdf,bus=rp$port")
+		fi
+	done
 }
 
 # _qemu_pci_device PORTVAR BUS DEVICE: add a QEMU -device, behind a new

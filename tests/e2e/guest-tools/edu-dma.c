@@ -4,7 +4,7 @@
  * userspace through sysfs, with no kernel driver bound to it.
  *
  *   edu-dma SYSFS_DEVICE_DIR                          self-test (no DMA)
- *   edu-dma SYSFS_DEVICE_DIR --dma-from IOVA [--expect-fault]
+ *   edu-dma SYSFS_DEVICE_DIR --dma-from IOVA [--expect-fault] [--no-dma-error]
  *   edu-dma SYSFS_DEVICE_DIR --msi-index N
  *
  * Both modes enable the device (SYSFS/enable), map BAR 0 (SYSFS/resource0)
@@ -24,6 +24,16 @@
  * ("unchanged": the device read nothing; "changed": the transfer happened;
  * dma_error is sluice's EDU_REG_DMA_ERROR). Exits 0 when the outcome is the
  * expected one: "unchanged" with --expect-fault, "changed" without.
+ *
+ * --no-dma-error: QEMU's own edu (e.g. passed through with VFIO), which
+ * lacks sluice's extensions: no DMA buffer window in BAR 0 and no
+ * EDU_REG_DMA_ERROR, and it masks DMA addresses to 28 bits (IOVA must be
+ * below 0x10000000). The transfer is programmed and awaited the same way,
+ * but its outcome cannot be seen from the device: prints
+ *     EDU-DMA id=0x010000ed buffer=unknown dma_error=unknown
+ * and exits 0 once the device completed it; whether an IOMMU refused it is
+ * for the caller to judge (the IOMMU's fault log). --expect-fault is then
+ * accepted and changes nothing.
  *
  * --msi-index N: sets memory decoding and bus mastering, programs the edu's
  * MSI capability (found through the capability list in SYSFS/config) with
@@ -261,6 +271,20 @@ static unsigned buffer_diff(struct edu_dev *d)
     return diff;
 }
 
+#define QEMU_EDU_DMA_MASK 0x0fffffffULL /* QEMU's edu: dma_mask default, 28 bits */
+
+/* QEMU's edu: program the transfer and wait; 0 or -1 on failure. */
+static int dma_from_blind(struct edu_dev *d, uint64_t iova)
+{
+    if (config_command_set(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
+        return -1;
+    wr64(d, EDU_REG_DMA_SRC, iova);
+    wr64(d, EDU_REG_DMA_DST, EDU_DMA_BUF_BASE);
+    wr64(d, EDU_REG_DMA_COUNT, EDU_DMA_BUF_SIZE);
+    wr32(d, EDU_REG_DMA_CMD, (uint32_t)EDU_DMA_CMD_START); /* RAM -> EDU, no interrupt */
+    return poll_clear(d, EDU_REG_DMA_CMD, (uint32_t)EDU_DMA_CMD_START, "DMA");
+}
+
 /* Returns 1 when the buffer changed, 0 when it did not, -1 on failure. */
 static int dma_from(struct edu_dev *d, uint64_t iova, uint64_t *dma_error)
 {
@@ -385,7 +409,8 @@ static int msi_raise(struct edu_dev *d, uint32_t id, uint16_t index)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: edu-dma SYSFS_DEVICE_DIR [--dma-from IOVA] [--expect-fault]\n"
+    fprintf(stderr, "usage: edu-dma SYSFS_DEVICE_DIR [--dma-from IOVA] [--expect-fault] "
+                    "[--no-dma-error]\n"
                     "       edu-dma SYSFS_DEVICE_DIR --msi-index N\n"
                     "  e.g. edu-dma /sys/bus/pci/devices/0000:01:00.0 --dma-from 0x10000000 "
                     "--expect-fault\n");
@@ -395,7 +420,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     struct edu_dev d = { 0 };
-    bool dma = false, expect_fault = false, msi = false;
+    bool dma = false, expect_fault = false, msi = false, blind = false;
     uint64_t iova = 0;
     unsigned long msi_index = 0;
 
@@ -423,12 +448,23 @@ int main(int argc, char **argv)
             msi = true;
         } else if (!strcmp(argv[i], "--expect-fault")) {
             expect_fault = true;
+        } else if (!strcmp(argv[i], "--no-dma-error")) {
+            blind = true;
         } else {
             return usage();
         }
     }
     if (expect_fault && !dma) {
         fprintf(stderr, "edu-dma: --expect-fault needs --dma-from\n");
+        return EXIT_USAGE;
+    }
+    if (blind && !dma) {
+        fprintf(stderr, "edu-dma: --no-dma-error needs --dma-from\n");
+        return EXIT_USAGE;
+    }
+    if (blind && (iova & ~QEMU_EDU_DMA_MASK)) {
+        fprintf(stderr, "edu-dma: QEMU's edu masks DMA addresses to 28 bits: use an IOVA "
+                        "below 0x10000000, not 0x%llx\n", (unsigned long long)iova);
         return EXIT_USAGE;
     }
     if (msi && dma) {
@@ -449,6 +485,12 @@ int main(int argc, char **argv)
     if (!dma)
         return self_test(&d, id) ? EXIT_FAILURE : EXIT_SUCCESS;
 
+    if (blind) {
+        if (dma_from_blind(&d, iova))
+            return EXIT_FAILURE;
+        printf("EDU-DMA id=0x%08x buffer=unknown dma_error=unknown\n", id);
+        return EXIT_SUCCESS;
+    }
     uint64_t dma_error = 0;
     int changed = dma_from(&d, iova, &dma_error);
     if (changed < 0)
