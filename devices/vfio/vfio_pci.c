@@ -74,8 +74,27 @@ int vfio_pci_start(struct vfio_pci *v)
     return ret;
 }
 
+/* What exited and what did not, for --log-level info. */
+static void log_stats(const struct vfio_pci *v)
+{
+    char buf[256];
+    size_t len = 0;
+    for (unsigned i = 0; i < PCI_NUM_BARS && len < sizeof(buf); i++) {
+        const struct vfio_pci_bar *b = &v->bars[i];
+        if (b->v && b->region.size)
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, " BAR%u %llu", i,
+                                    (unsigned long long)__atomic_load_n(&b->trapped,
+                                                                        __ATOMIC_RELAXED));
+    }
+    LOG_INFO("%s: trapped BAR accesses:%s; interrupts through the I/O thread: %llu", v->name,
+             len ? buf : " none", (unsigned long long)__atomic_load_n(&v->thread_irqs,
+                                                                       __ATOMIC_RELAXED));
+}
+
 void vfio_pci_stop(struct vfio_pci *v)
 {
+    if (v->started)
+        log_stats(v);
     vfio_pci_irqs_stop(v);
 }
 

@@ -51,6 +51,7 @@ static void vfio_pci_bar_read(void *opaque, uint64_t off, void *data, unsigned s
 {
     struct vfio_pci_bar *b = opaque;
     struct vfio_pci *v = b->v;
+    __atomic_fetch_add(&b->trapped, 1, __ATOMIC_RELAXED);
     if (bar_is_msix(b) && pci_msix_bar_read(&v->msix, off, data, size))
         return;
     if (!in_region(b, off, size)) {
@@ -71,6 +72,7 @@ static void vfio_pci_bar_write(void *opaque, uint64_t off, const void *data, uns
 {
     struct vfio_pci_bar *b = opaque;
     struct vfio_pci *v = b->v;
+    __atomic_fetch_add(&b->trapped, 1, __ATOMIC_RELAXED);
     if (bar_is_msix(b) && pci_msix_bar_write(&v->msix, off, data, size))
         return;
     if (!in_region(b, off, size)) {

@@ -37,6 +37,7 @@ struct vfio_pci_bar {
     void *map[VFIO_REGION_MAX_MMAP_AREAS];      /* NULL: that area stays trapped */
     int slot[VFIO_PCI_MAX_BAR_SLOTS];           /* handles of the current slots */
     unsigned nslots;
+    uint64_t trapped;                           /* accesses that exited (atomic) */
 };
 
 /* A page-aligned part of a BAR to map as a memory slot. */
@@ -92,6 +93,7 @@ struct vfio_pci {
     bool intx_on;                      /* trigger installed at the device; irq_lock */
     bool intx_asserted;                /* irq_lock */
     bool started;
+    uint64_t thread_irqs;              /* interrupts seen by the I/O thread (atomic) */
     int epfd;                          /* every eventfd the I/O thread watches */
     struct io_thread io;
     bool io_ready;

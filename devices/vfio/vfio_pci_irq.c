@@ -478,6 +478,7 @@ static void vfio_pci_io_handler(void *opaque, uint32_t events)
     (void)events;
     struct epoll_event ev[VFIO_PCI_EPOLL_BATCH];
     int n = epoll_wait(v->epfd, ev, VFIO_PCI_EPOLL_BATCH, 0);
+    __atomic_fetch_add(&v->thread_irqs, n > 0 ? (uint64_t)n : 0, __ATOMIC_RELAXED);
     for (int i = 0; i < n; i++) {
         unsigned kind = (unsigned)(ev[i].data.u64 >> VFIO_PCI_TAG_SHIFT);
         unsigned vec = (unsigned)(ev[i].data.u64 & UINT32_MAX);

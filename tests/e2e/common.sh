@@ -160,7 +160,8 @@ vfio_guest_nvme() {
 }
 
 # vfio_guest_net: the passed-through e1000e (MAC nic_mac VFIO_NET) up;
-# marks NIC, CARRIER (seconds to link), PING-REPLIES, TX-SHA, TX-RC.
+# marks NIC, CARRIER (seconds to link), PING-REPLIES, TX-SHA, TX-RC,
+# NIC-STATS (packet and error counters after the upload).
 vfio_guest_net() {
 	local nic
 	nic=$(net_up "$VFIO_NET")
@@ -170,9 +171,11 @@ vfio_guest_net() {
 	mark PING-REPLIES "$(ping -c 3 -W 5 "$(host_ip "$VFIO_NET")" 2>&1 | grep -c 'bytes from')"
 	dd if=/dev/urandom of=/tmp/blob bs=1M count="$VFIO_NET_MIB" 2>/dev/null
 	mark TX-SHA "$(sha256sum /tmp/blob | cut -d' ' -f1)"
-	timeout 120 nc "$(host_ip "$VFIO_NET")" "$VFIO_NET_PORT" </tmp/blob
+	timeout 240 nc "$(host_ip "$VFIO_NET")" "$VFIO_NET_PORT" </tmp/blob
 	mark TX-RC "$?"
 	rm -f /tmp/blob
+	mark NIC-STATS "$(for f in tx_packets rx_packets tx_errors rx_errors rx_dropped; do
+		printf '%s=%s ' "$f" "$(cat "/sys/class/net/$nic/statistics/$f")"; done)"
 }
 
 # vfio_guest_irqs: marks IRQ-LINE for every nvme and NIC interrupt line.

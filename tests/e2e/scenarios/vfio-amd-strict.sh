@@ -1,0 +1,40 @@
+# vfio-amd-strict: the VFIO test bed's NVMe and e1000e passed through
+# behind sluice's AMD IOMMU (--iommu amd: sluice shadows the guest's I/O
+# page tables into the host container), guest in strict invalidation mode
+# (iommu.strict=1) with interrupt remapping on. The same workload as
+# vfio-nvme-net (NVMe pattern write/read-back found in the test bed's image,
+# e1000e link + ping + 4 MiB TCP with the sha256 confirmed), the MSI-X
+# vectors of both on IR-PCI-MSIX chips, AMD-Vi with remapping enabled,
+# every function in an IOMMU group, no fault events, and sluice's exit
+# line per passthrough device: "vfio BDF: host mappings match the guest's
+# I/O page tables".
+SCENARIO_TESTBED=vfio
+SCENARIO_VFIO="nvme nic"
+SCENARIO_IOMMU=amd
+SCENARIO_CMDLINE="iommu.strict=1"
+SCENARIO_CPUS=2
+SCENARIO_MEMORY=512M
+SCENARIO_TIMEOUT=600
+# sluice only: QEMU 7.2's amd-iommu refuses VFIO devices.
+SCENARIO_VMMS=sluice
+
+VFIO_TAG=vfio-amd-strict VFIO_WRITE_AT=32768 # 4 MiB of its pattern at 16 MiB
+VFIO_NET_PORT=5001 VFIO_NET_MIB=4
+
+host_setup() { vfio_host_setup; }
+host_teardown() { vfio_host_teardown; }
+guest() {
+	pci_groups | while read -r line; do mark PCI-GROUP "$line"; done
+	vfio_guest_nvme_net
+}
+
+check() {
+	local iommu got ir
+	expect_normal_run || return 1
+	iommu=$(expect_amd_iommu strict) || { echo "$iommu"; return 1; }
+	ir=$(vfio_expect_amd_ir) || { echo "$ir"; return 1; }
+	got=$(vfio_expect_nvme_net IR-PCI-MSIX) || { echo "$got"; return 1; }
+	vfio_expect_shadow_consistent nvme nic || return 1
+	expect_clean_dmesg "$PCI_DMESG_BAD|$IOMMU_DMESG_BAD" || return 1
+	echo "$iommu; $ir; $got"
+}
