@@ -210,6 +210,7 @@ vfio_expect_net() {
 	local got
 	[ "$(marker NIC)" != none ] || fail "guest has no interface with MAC $(nic_mac "$VFIO_NET")" || return 1
 	[ "$(marker CARRIER)" != none ] || fail "the passed-through NIC $(marker NIC) never got a link" || return 1
+	expect_marker NIC-TSO "NIC-TSO $(marker NIC) off" || return 1
 	expect_marker PING-REPLIES 3 || return 1
 	[ "$(marker TX-RC)" = 0 ] || fail "the guest's TCP upload failed (nc status $(marker TX-RC); 143: timed out after 240 s); NIC counters: $(marker NIC-STATS)" || return 1
 	got=$(cat "$RUN_DIR/sink-$VFIO_NET_PORT" 2>/dev/null)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# guest-tools/build.sh: build the static guest tools (edu-dma, nvme-randread) once and
+# guest-tools/build.sh: build the static guest tools (edu-dma, nvme-randread, nic-tso) once and
 # print one SRC=DEST pair per tool for initramfs.sh (e.g.
 # "/root/.cache/sluice/guest-tools/edu-dma-<hash>=bin/edu-dma").
 # Cached in $SLUICE_CACHE/guest-tools/, keyed by the sha256 of the sources
@@ -38,3 +38,5 @@ edu=$(build edu-dma "$tools/edu-dma.c" "$root/devices/edu_regs.h" "$root/devices
 [ -z "$edu" ] || echo "$edu=bin/edu-dma"
 rr=$(build nvme-randread "$tools/nvme-randread.c")
 [ -z "$rr" ] || echo "$rr=bin/nvme-randread"
+tso=$(build nic-tso "$tools/nic-tso.c")
+[ -z "$tso" ] || echo "$tso=bin/nic-tso"
