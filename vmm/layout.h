@@ -11,6 +11,7 @@
  *   0x0002_0000  kernel command line
  *   0x0009_fc00  end of low RAM; EBDA and BIOS area reserved up to 1 MiB
  *   0x000e_0000  ACPI tables (RSDP first, so the legacy scan finds it too)
+ *   0x000f_fff0  reset vector: a stub that writes the ACPI reset register
  *   0x0010_0000  kernel (bzImage protected-mode part / ELF segments by paddr)
  *   ...          RAM up to min(memory, LAYOUT_MMIO_HOLE_START)
  *   0xc000_0000  32-bit PCI MMIO window
@@ -42,7 +43,8 @@
 #define LAYOUT_CMDLINE_MAX 0x10000ULL
 #define LAYOUT_LOW_RAM_END 0x9fc00ULL   /* first byte not usable below 1 MiB */
 #define LAYOUT_ACPI_ADDR 0xe0000ULL     /* RSDP + tables, e820-reserved */
-#define LAYOUT_ACPI_SIZE 0x20000ULL
+#define LAYOUT_ACPI_SIZE 0x1f000ULL     /* up to the reset vector's page */
+#define LAYOUT_RESET_VECTOR_ADDR 0xffff0ULL /* F000:FFF0 (vmm/reset_vector.h), e820-reserved */
 #define LAYOUT_KERNEL_ADDR 0x100000ULL  /* 1 MiB: default protected-mode load address */
 #define LAYOUT_HIGH_MEM_START LAYOUT_KERNEL_ADDR
 

@@ -19,6 +19,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/mem_report.h"
+#include "vmm/reset_vector.h"
 #include "vmm/topology.h"
 #include "vmm/vcpu_boot.h"
 
@@ -250,6 +251,20 @@ static int vm_build_acpi(struct vm *vm, const struct topology *topo, uint64_t *r
     return ret;
 }
 
+/* What a guest that jumps to the reset vector finds there: the write to
+ * the ACPI reset register that the FADT describes. */
+static int vm_write_reset_vector(struct vm *vm, char *err, size_t errlen)
+{
+    uint8_t *dst = guest_mem_ptr(&vm->mem, LAYOUT_RESET_VECTOR_ADDR, RESET_VECTOR_LEN);
+    if (!dst) {
+        snprintf(err, errlen, "no guest RAM at the reset vector 0x%llx",
+                 (unsigned long long)LAYOUT_RESET_VECTOR_ADDR);
+        return -EFAULT;
+    }
+    reset_vector_build(dst, LAYOUT_PORT_ACPI_RESET, LAYOUT_ACPI_RESET_VALUE);
+    return 0;
+}
+
 /* KVM makes the vCPU whose id is 0 the bootstrap processor unless told
  * otherwise; sluice boots vCPU 0, whatever its APIC ID. */
 static int vm_set_boot_cpu(struct vm *vm, const struct topology *topo, char *err, size_t errlen)
@@ -405,6 +420,7 @@ static int vm_create_with(struct vm *vm, const struct topology *topo, bool *user
         return ret;
 
     if ((ret = vm_build_acpi(vm, topo, &rsdp, err, errlen)) ||
+        (ret = vm_write_reset_vector(vm, err, errlen)) ||
         (ret = vm_create_vcpus(vm, topo, err, errlen)))
         return ret;
     if (rsdp != VM_RSDP_ADDR) {

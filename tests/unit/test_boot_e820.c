@@ -85,10 +85,13 @@ int main(void)
     /* A non-reserved type (ACPI) wins over the base reserved range it overlaps. */
     struct boot_e820_extra acpi = { LAYOUT_ACPI_ADDR, LAYOUT_ACPI_SIZE, 3 };
     CHECK_EQ(build(&gm, &acpi, 1), 0);
-    CHECK_EQ(n, 4);
+    CHECK_EQ(n, 5);
     expect(1, 0x9fc00, LAYOUT_ACPI_ADDR, RES);
     expect(2, LAYOUT_ACPI_ADDR, LAYOUT_ACPI_ADDR + LAYOUT_ACPI_SIZE, 3);
-    expect(3, 0x100000, 256 * MiB, RAM);
+    /* the reset vector's page stays reserved (not ACPI-reclaimable) */
+    expect(3, LAYOUT_ACPI_ADDR + LAYOUT_ACPI_SIZE, 0x100000, RES);
+    CHECK(LAYOUT_RESET_VECTOR_ADDR >= LAYOUT_ACPI_ADDR + LAYOUT_ACPI_SIZE);
+    expect(4, 0x100000, 256 * MiB, RAM);
 
     /* Overlapping extras: the later one wins where they overlap. */
     struct boot_e820_extra two[2] = { { 0x20000000, 0x2000, RES }, { 0x20001000, 0x2000, 4 } };
