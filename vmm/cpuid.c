@@ -74,6 +74,11 @@ static void cpuid_patch_features(struct kvm_cpuid_entry2 *e, const struct cpuid_
     e->ebx |= (t->apic_id & 0xffu) << CPUID_1_EBX_APIC_ID_SHIFT;
     e->ebx |= (uint32_t)(logical > 0xff ? 0xff : logical) << CPUID_1_EBX_LOGICAL_COUNT_SHIFT;
     e->ecx |= CPUID_1_ECX_HYPERVISOR;
+    /* KVM's LAPIC emulates the TSC-deadline timer whatever the host CPU has,
+     * but KVM_GET_SUPPORTED_CPUID only lists it when the host has it: the
+     * VMM sets it from KVM_CAP_TSC_DEADLINE_TIMER (required, vmm/kvm.c), as
+     * QEMU does. Without it Linux programs the one-shot LAPIC timer. */
+    e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
     if (cpuid_logical_per_pkg(t) > 1)
         e->edx |= CPUID_1_EDX_HTT;
     else

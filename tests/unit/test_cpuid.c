@@ -38,6 +38,11 @@ static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid2 *c, uint32_t 
     return NULL;
 }
 
+static struct kvm_cpuid_entry2 *find_mut(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+    return (struct kvm_cpuid_entry2 *)find(c, fn, idx);
+}
+
 static void test_core_bits(void)
 {
     CHECK_EQ(cpuid_core_id_bits(1), 0);
@@ -59,6 +64,13 @@ static void test_amd_topology(void)
     CHECK_EQ(e->ebx & 0xffff, 0x0800);         /* CLFLUSH etc. kept */
     CHECK(e->ecx & CPUID_1_ECX_HYPERVISOR);
     CHECK(e->ecx & CPUID_1_ECX_TSC_DEADLINE);  /* kept from KVM */
+    free(c);
+    c = NULL;
+    /* KVM without the bit in its supported list (host CPU lacks it): set anyway */
+    find_mut(sup, 1, 0)->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
+    CHECK_EQ(cpuid_build(sup, &t, &c), 0);
+    e = find(c, 1, 0);
+    CHECK(e->ecx & CPUID_1_ECX_TSC_DEADLINE);
     CHECK(e->edx & CPUID_1_EDX_HTT);
     e = find(c, 0xb, 0);
     CHECK_EQ(e->eax, 0);
