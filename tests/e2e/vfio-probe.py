@@ -65,7 +65,9 @@ def probe(bdf):
             return f"{bdf}: group {group} is not viable (a device in it is bound to a host driver)"
         fcntl.ioctl(gfd, VFIO_GROUP_SET_CONTAINER, struct.pack("i", container))
         fcntl.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)
-        dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, bdf.encode() + b"\0")
+        # A mutable buffer makes fcntl.ioctl return the ioctl's result (the
+        # device fd); with bytes it would return a copy of the buffer.
+        dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, bytearray(bdf.encode() + b"\0"))
         fds.append(dfd)
         info = bytearray(struct.pack("IIIIII", 24, 0, 0, 0, 0, 0))
         fcntl.ioctl(dfd, VFIO_DEVICE_GET_INFO, info)
