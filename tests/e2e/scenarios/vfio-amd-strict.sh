@@ -12,7 +12,9 @@ SCENARIO_TESTBED=vfio
 SCENARIO_VFIO="nvme nic"
 SCENARIO_IOMMU=amd
 SCENARIO_CMDLINE="iommu.strict=1"
-SCENARIO_CPUS=2
+# 1 vCPU: with 2, TCP over the passed-through e1000e stalls under sluice
+# in the nested test bed (open bug, docs/vfio.md "Limits"); QEMU passes.
+SCENARIO_CPUS=1
 SCENARIO_MEMORY=512M
 SCENARIO_TIMEOUT=600
 # sluice only: QEMU 7.2's amd-iommu refuses VFIO devices.
