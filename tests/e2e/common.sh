@@ -174,7 +174,7 @@ vfio_guest_net() {
 	mark PING-REPLIES "$(ping -c 3 -W 5 "$(host_ip "$VFIO_NET")" 2>&1 | grep -c 'bytes from')"
 	dd if=/dev/urandom of=/tmp/blob bs=1M count="$VFIO_NET_MIB" 2>/dev/null
 	mark TX-SHA "$(sha256sum /tmp/blob | cut -d' ' -f1)"
-	timeout 240 nc "$(host_ip "$VFIO_NET")" "$VFIO_NET_PORT" </tmp/blob
+	timeout 60 nc "$(host_ip "$VFIO_NET")" "$VFIO_NET_PORT" </tmp/blob
 	mark TX-RC "$?"
 	rm -f /tmp/blob
 	mark NIC-STATS "$(for f in tx_packets rx_packets tx_errors rx_errors rx_dropped; do
