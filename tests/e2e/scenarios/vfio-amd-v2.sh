@@ -5,7 +5,7 @@
 # page tables into the host container), guest in strict invalidation mode
 # (iommu.strict=1) with interrupt remapping on. The same workload as
 # vfio-nvme-net (NVMe pattern write/read-back found in the test bed's image,
-# e1000e link + ping + 4 MiB TCP with the sha256 confirmed), the MSI-X
+# e1000e link + ping; the 4 MiB TCP upload is reported), the MSI-X
 # vectors of both on IR-PCI-MSIX chips, AMD-Vi with remapping enabled,
 # every function in an IOMMU group, no fault events, and sluice's exit
 # line per passthrough device: "vfio BDF: host mappings match the guest's

@@ -5,7 +5,7 @@
 # own offset read back (O_DIRECT) and land in the image, which the check
 # reads from the test host after the VMM exited. The e1000e gets a link,
 # pings its peer (the test host's virtio-net) and sends 4 MiB over TCP to
-# a sink on the test host that confirms the sha256. Both drivers' MSI-X
+# a sink on the test host (reported, not asserted: docs/vfio.md). Both drivers' MSI-X
 # vectors fire (PCI-MSIX chips in /proc/interrupts). Afterwards both can be
 # passed through again (vfio-probe.py).
 SCENARIO_TESTBED=vfio
