@@ -170,6 +170,15 @@ static void cpuid_patch_entry(struct kvm_cpuid_entry2 *e, const struct cpuid_top
     case CPUID_LEAF_KVM_FEATURES:
         e->eax &= ~CPUID_KVM_FEATURE_MSI_EXT_DEST_ID;
         break;
+    case CPUID_LEAF_APM:
+        /* A KVM guest's TSC is the host's plus a fixed offset, the same on
+         * every vCPU, and sluice does not migrate: advertise it invariant
+         * (as Cloud Hypervisor does) even when KVM's supported list lacks
+         * the bit (a nested or emulated host CPU). Without it Linux on an
+         * AMD-vendor CPU with more than one CPU marks the TSC unstable at
+         * boot and runs sched_clock in its unstable mode. */
+        e->edx |= CPUID_80000007_EDX_INVTSC;
+        break;
     default:
         if (amd)
             cpuid_patch_amd(e, t);

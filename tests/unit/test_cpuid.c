@@ -24,6 +24,7 @@ static struct kvm_cpuid2 *fake_supported(uint32_t vendor_ebx)
     e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x40000000, .eax = 0x40000001,
                                              .ebx = 0x4b4d564b};
     e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x40000001, .eax = 0x01007afb};
+    e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x80000007, .edx = 1u << 9};
     e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x80000008, .ecx = 0xffff};
     e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x8000001e, .eax = 99};
     e[c->nent++] = (struct kvm_cpuid_entry2){.function = 0x80000026, .eax = 1};
@@ -90,6 +91,8 @@ static void test_amd_topology(void)
     CHECK_EQ(e->ecx & 0xff, 3);
     CHECK_EQ((e->ecx >> 12) & 0xf, 2);
     CHECK_EQ(find(c, 0x8000001e, 0)->eax, 3);
+    /* invariant TSC set although KVM did not list it; other bits kept */
+    CHECK_EQ(find(c, 0x80000007, 0)->edx, (1u << 8) | (1u << 9));
     CHECK(find(c, 0x80000026, 0) == NULL);     /* undescribed topology leaf dropped */
     CHECK_EQ(find(c, 0x40000000, 0)->ebx, 0x4b4d564b); /* KVM signature kept */
     /* Intel-only cache leaf untouched on AMD */
