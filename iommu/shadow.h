@@ -59,9 +59,11 @@ struct shadow_host_ops {
 
 /* syncs: accepted shadow_sync calls; maps / unmaps: successful host calls;
  * remaps: the maps among them that put back part of an extent cut by a sync
- * (its old translation outside the synced range); errors: failed host calls. */
+ * (its old translation outside the synced range); errors: failed host calls;
+ * host_ns: time spent in host calls. */
 struct shadow_stats {
     uint64_t syncs, maps, unmaps, remaps, errors;
+    uint64_t host_ns; /* time spent in the host calls (map and unmap) */
 };
 
 struct shadow;

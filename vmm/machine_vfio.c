@@ -284,10 +284,10 @@ static void check_consistency(struct machine_vfio_dev *d)
     shadow_get_stats(d->shadow, &st);
     if (shadow_matches(d->shadow, want, n))
         LOG_INFO("%s: host mappings match the guest's I/O page tables (%zu ranges; %llu syncs, "
-                 "%llu maps, %llu unmaps, %llu errors)",
+                 "%llu maps, %llu unmaps, %llu errors, %.1f ms in host calls)",
                  vfio_dev_name(d->dev), shadow_count(d->shadow), (unsigned long long)st.syncs,
                  (unsigned long long)st.maps, (unsigned long long)st.unmaps,
-                 (unsigned long long)st.errors);
+                 (unsigned long long)st.errors, (double)st.host_ns / 1e6);
     else
         LOG_WARN("%s: host mappings DIFFER from the guest's I/O page tables (%zu host ranges, "
                  "%zu guest ranges)",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/cpuid.h"
@@ -292,6 +293,28 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
     }
 }
 
+static uint64_t vcpu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void vcpu_count_exit(struct vcpu *vcpu)
+{
+    switch (vcpu->run->exit_reason) {
+    case KVM_EXIT_IO:
+        vcpu->exits_io++;
+        break;
+    case KVM_EXIT_MMIO:
+        vcpu->exits_mmio++;
+        break;
+    default:
+        vcpu->exits_other++;
+        break;
+    }
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
@@ -308,9 +331,19 @@ static void *vcpu_thread(void *arg)
             vm_control_stop(&vcpu->env->ctl, VM_STOP_ERROR);
             break;
         }
-        if (!vcpu_handle_exit(vcpu))
+        vcpu_count_exit(vcpu);
+        uint64_t t0 = vcpu_now_ns();
+        bool go_on = vcpu_handle_exit(vcpu);
+        vcpu->handle_ns += vcpu_now_ns() - t0;
+        if (!go_on)
             break;
     }
+    LOG_INFO("vCPU %u: %llu exits to sluice (%llu I/O port, %llu MMIO, %llu other), "
+             "%.1f ms handling them",
+             vcpu->index,
+             (unsigned long long)(vcpu->exits_io + vcpu->exits_mmio + vcpu->exits_other),
+             (unsigned long long)vcpu->exits_io, (unsigned long long)vcpu->exits_mmio,
+             (unsigned long long)vcpu->exits_other, (double)vcpu->handle_ns / 1e6);
     return NULL;
 }
 

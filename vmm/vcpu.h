@@ -47,6 +47,8 @@ struct vcpu {
     pthread_t thread;
     bool started;
     struct vcpu_env *env;
+    /* exits handled in userspace, and the time spent handling them */
+    uint64_t exits_io, exits_mmio, exits_other, handle_ns;
 };
 
 /* Signal used to kick a vCPU thread out of KVM_RUN. */
