@@ -141,10 +141,13 @@ free_a:
     return ret;
 }
 
+static void amdvi_log_stats(struct amdvi *a);
+
 void amdvi_destroy(struct amdvi *a)
 {
     if (!a)
         return;
+    amdvi_log_stats(a);
     pci_msi_destroy(&a->msi);
     amdvi_map_fini(a);
     pthread_mutex_destroy(&a->lock);
@@ -226,4 +229,29 @@ void amdvi_get_stats(struct amdvi *a, struct amdvi_stats *s)
     s->commands = __atomic_load_n(&a->stats.commands, __ATOMIC_RELAXED);
     s->map_syncs = __atomic_load_n(&a->stats.map_syncs, __ATOMIC_RELAXED);
     s->map_faults = __atomic_load_n(&a->stats.map_faults, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < AMDVI_STAT_OPCODES; i++)
+        s->commands_by_op[i] = __atomic_load_n(&a->stats.commands_by_op[i], __ATOMIC_RELAXED);
+    s->mmio_reads = __atomic_load_n(&a->stats.mmio_reads, __ATOMIC_RELAXED);
+    s->mmio_writes = __atomic_load_n(&a->stats.mmio_writes, __ATOMIC_RELAXED);
+}
+
+static void amdvi_log_stats(struct amdvi *a)
+{
+    struct amdvi_stats s;
+    amdvi_get_stats(a, &s);
+    const uint64_t *op = s.commands_by_op;
+    LOG_INFO("%llu register reads, %llu writes; %llu commands (completion-wait %llu, "
+             "inv-devtab %llu, inv-pages %llu, inv-iotlb %llu, inv-irt %llu, inv-all %llu, "
+             "other %llu); %llu map syncs",
+             (unsigned long long)s.mmio_reads, (unsigned long long)s.mmio_writes,
+             (unsigned long long)s.commands,
+             (unsigned long long)op[AMDVI_CMD_COMPLETION_WAIT],
+             (unsigned long long)op[AMDVI_CMD_INVALIDATE_DEVTAB_ENTRY],
+             (unsigned long long)op[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
+             (unsigned long long)op[AMDVI_CMD_INVALIDATE_IOTLB_PAGES],
+             (unsigned long long)op[AMDVI_CMD_INVALIDATE_INTERRUPT_TABLE],
+             (unsigned long long)op[AMDVI_CMD_INVALIDATE_IOMMU_ALL],
+             (unsigned long long)(op[0] + op[AMDVI_CMD_PREFETCH_IOMMU_PAGES] +
+                                  op[AMDVI_CMD_COMPLETE_PPR_REQUEST]),
+             (unsigned long long)s.map_syncs);
 }

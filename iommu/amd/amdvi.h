@@ -136,12 +136,17 @@ int amdvi_map_snapshot(struct amdvi *a, uint16_t rid, struct iommu_mapping **out
     __attribute__((warn_unused_result));
 
 /* Statistics (tests, benchmarks). */
+#define AMDVI_STAT_OPCODES 9
 struct amdvi_stats {
     uint64_t translations, iotlb_hits, iotlb_misses, faults, events_logged, events_dropped,
         commands;
     /* map notifications: listener sync() calls, and walked pages left out
      * because they are not RAM (not counted in `faults`) */
     uint64_t map_syncs, map_faults;
+    /* commands by opcode (index = opcode, 0 and > 8 counted at 0), and
+     * register accesses (each one an exit to sluice) */
+    uint64_t commands_by_op[AMDVI_STAT_OPCODES];
+    uint64_t mmio_reads, mmio_writes;
 };
 void amdvi_get_stats(struct amdvi *a, struct amdvi_stats *s);
 

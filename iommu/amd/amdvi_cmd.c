@@ -126,8 +126,10 @@ static enum cmd_result inv_iommu_all(struct amdvi *a, uint64_t q0, uint64_t q1)
 
 static enum cmd_result cmd_exec(struct amdvi *a, uint64_t q0, uint64_t q1, uint64_t *err_addr)
 {
+    unsigned opcode = (unsigned)FIELD_GET(AMDVI_CMD_OPCODE, q0);
     amdvi_stat_inc(&a->stats.commands);
-    switch ((unsigned)FIELD_GET(AMDVI_CMD_OPCODE, q0)) {
+    amdvi_stat_inc(&a->stats.commands_by_op[opcode < AMDVI_STAT_OPCODES ? opcode : 0]);
+    switch (opcode) {
     case AMDVI_CMD_COMPLETION_WAIT:
         return completion_wait(a, q0, q1, err_addr);
     case AMDVI_CMD_INVALIDATE_DEVTAB_ENTRY:

@@ -241,6 +241,7 @@ static void amdvi_mmio_read(void *opaque, uint64_t offset, void *data, unsigned 
     unsigned shift;
     enum amdvi_reg id;
 
+    amdvi_stat_inc(&a->stats.mmio_reads);
     if (!access_shape(offset, size, &shift, &bytes)) {
         LOG_RATELIMITED(LOG_LEVEL_WARN, "bad MMIO read at 0x%llx size %u",
                         (unsigned long long)offset, size);
@@ -264,6 +265,7 @@ static void amdvi_mmio_write(void *opaque, uint64_t offset, const void *data, un
     unsigned shift;
     enum amdvi_reg id;
 
+    amdvi_stat_inc(&a->stats.mmio_writes);
     if (!access_shape(offset, size, &shift, &bytes)) {
         LOG_RATELIMITED(LOG_LEVEL_WARN, "bad MMIO write at 0x%llx size %u",
                         (unsigned long long)offset, size);
