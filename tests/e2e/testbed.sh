@@ -19,6 +19,9 @@
 # and QEMU's edu device (1234:11e8). Its initramfs adds vfio-pci,
 # vfio_iommu_type1 and virtio_net. COMMAND sees E2E_VFIO=1 and
 # E2E_VFIO_NVME_IMG (the image's path, the same inside and outside).
+# For debugging the passthrough NIC, TESTBED_NET_DUMP=DIR (with --vfio)
+# records every frame through the e1000e's and its peer's socket backends
+# in DIR/pt0.pcap and DIR/peer0.pcap (QEMU's filter-dump).
 # Exits 77 (SKIP) when the test bed cannot run here, 124 on timeout,
 # 125 when the test host did not report a result.
 set -eu
@@ -68,6 +71,11 @@ vfio_qargs() {
 		-netdev "socket,id=peer0,udp=127.0.0.1:$p2,localaddr=127.0.0.1:$p1"
 		-device "virtio-net-pci,netdev=peer0,mac=$(nic_mac $((VFIO_NET + 1)))"
 		-device edu)
+	if [ -n "${TESTBED_NET_DUMP:-}" ]; then
+		mkdir -p "$TESTBED_NET_DUMP" || die "cannot create TESTBED_NET_DUMP=$TESTBED_NET_DUMP"
+		qargs+=(-object "filter-dump,id=dump0,netdev=pt0,file=$TESTBED_NET_DUMP/pt0.pcap"
+			-object "filter-dump,id=dump1,netdev=peer0,file=$TESTBED_NET_DUMP/peer0.pcap")
+	fi
 	append="$append intel_iommu=on iommu=pt"
 }
 

@@ -260,6 +260,20 @@ static void test_accepted_opcodes(void)
     struct amdvi_stats s;
     amdvi_get_stats(f.a, &s);
     CHECK_EQ(s.commands, 5);
+    /* one of each, counted by opcode; the kick was one register write */
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_COMPLETION_WAIT], 1);
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_INVALIDATE_DEVTAB_ENTRY], 1);
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_INVALIDATE_IOMMU_PAGES], 1);
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_INVALIDATE_IOTLB_PAGES], 1);
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_INVALIDATE_INTERRUPT_TABLE], 1);
+    CHECK_EQ(s.commands_by_op[AMDVI_CMD_INVALIDATE_IOMMU_ALL], 0);
+    uint64_t writes = s.mmio_writes, reads = s.mmio_reads;
+    (void)fx_r64(&f, AMDVI_MMIO_CMD_HEAD);
+    fx_cmd_kick(&f); /* head == tail: no command runs */
+    amdvi_get_stats(f.a, &s);
+    CHECK_EQ(s.mmio_reads, reads + 1);
+    CHECK_EQ(s.mmio_writes, writes + 1);
+    CHECK_EQ(s.commands, 5);
     fx_fini(&f);
 }
 
