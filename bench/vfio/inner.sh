@@ -86,11 +86,11 @@ config_argv() {
 # run_one ROUND CONFIG: one boot; appends to runs.tsv.
 run_one() {
 	local round=$1 config=$2 con=$scratch/console err=$scratch/stderr rc=0 name=$1-$2
-	local status rr iops domain engine
+	local status rr iops domain engine ec cpuid_ns mmio_ns
 	config_argv "$config"
 	if ! why=$(vmm_check "$VMM"); then
 		echo "SLUICE-BENCH-RUN $name skipped: $why"
-		printf '%s\t%s\t%s\t-\t-\t-\n' "$round" "$config" "skip" >>"$results/runs.tsv"
+		printf '%s\t%s\t%s\t-\t-\t-\t-\t-\n' "$round" "$config" "skip" >>"$results/runs.tsv"
 		return 0
 	fi
 	echo "${VMM_ARGV[*]}" >"$results/raw/$name.argv"
@@ -102,11 +102,14 @@ run_one() {
 	m() { sed -n "s/^SLUICE-BENCH-$1=//p" "$results/raw/$name.console" | tail -n 1; }
 	rr=$(m RANDREAD)
 	iops=$(field "$rr" iops) engine=$(field "$rr" engine) domain=$(m DOMAIN)
-	echo "SLUICE-BENCH-RUN $name status=$status iops=${iops:--} domain=${domain:--} engine=${engine:--} faults=$(m FAULTS) ${iops:+}$([ -n "$iops" ] || echo "($rr)")"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$config" "$status" "${iops:--}" "${domain:--}" "${engine:--}" >>"$results/runs.tsv"
+	ec=$(m EXIT-COST)
+	cpuid_ns=$(field "$ec" cpuid_ns) mmio_ns=$(field "$ec" mmio_ns)
+	echo "SLUICE-BENCH-RUN $name status=$status iops=${iops:--} domain=${domain:--} engine=${engine:--} faults=$(m FAULTS) exit-cost=${ec:--} ${iops:+}$([ -n "$iops" ] || echo "($rr)")"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$config" "$status" "${iops:--}" "${domain:--}" \
+		"${engine:--}" "${cpuid_ns:--}" "${mmio_ns:--}" >>"$results/runs.tsv"
 }
 
-printf 'round\tconfig\tstatus\tiops\tdomain\tengine\n' >"$results/runs.tsv"
+printf 'round\tconfig\tstatus\tiops\tdomain\tengine\tcpuid_ns\tmmio_ns\n' >"$results/runs.tsv"
 start=$(now)
 for ((round = 1; round <= runs; round++)); do
 	for config in $configs; do run_one "$round" "$config"; done

@@ -58,13 +58,16 @@ done
 
 meta() { printf '%s=%q\n' "$1" "$2" >>"$results/meta.txt"; }
 
-# guest_initrd OUT: busybox + bench/vfio/init + virtio_iommu (first) + nvme + nvme-randread.
+# guest_initrd OUT: busybox + bench/vfio/init + virtio_iommu (first) + nvme
+# + nvme-randread + exit-cost.
 guest_initrd() {
-	local out=$1 tool
-	tool=$("$ROOT/tests/e2e/guest-tools/build.sh" | grep '=bin/nvme-randread$') ||
-		die "cannot build nvme-randread statically (needs gcc and libc6-dev)"
+	local out=$1 tools
+	tools=$("$ROOT/tests/e2e/guest-tools/build.sh" | grep -E '=bin/(nvme-randread|exit-cost)$')
+	[ "$(echo "$tools" | wc -l)" = 2 ] ||
+		die "cannot build nvme-randread and exit-cost statically (needs gcc and libc6-dev)"
+	# shellcheck disable=SC2086 # one SRC=DEST word per tool
 	"$ROOT/tests/e2e/initramfs.sh" "$out" "$BENCH_DIR/init" "$KROOT" "$KVER" \
-		virtio_iommu nvme -- "$tool"
+		virtio_iommu nvme -- $tools
 }
 
 if [ -n "$summarize" ]; then
@@ -134,6 +137,15 @@ stat() {
 				print m, v[1], v[NR], NR
 			}'
 }
+# median_col CONFIG COLUMN: the median of a numeric runs.tsv column over
+# CONFIG's completed runs, or "-".
+median_col() {
+	awk -F'\t' -v cfg="$1" -v col="$2" 'NR > 1 && $2 == cfg && $3 == "0" && $col ~ /^[0-9.]+$/ { print $col }' "$tsv" |
+		sort -g | awk '{ v[NR] = $1 } END {
+			if (NR == 0) { print "-"; exit }
+			print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+us() { awk -v ns="$1" 'BEGIN { if (ns == "-") print "-"; else printf "%.1f\n", ns / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.3f\n", a / b }'; }
 domains() { awk -F'\t' -v cfg="$1" 'NR > 1 && $2 == cfg && $5 != "-" { print $5 }' "$tsv" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 failed=$(awk -F'\t' 'NR > 1 && $3 != "0" && $3 != "skip"' "$tsv" | wc -l)
@@ -146,14 +158,15 @@ report() {
 	echo "Fraction = median IOPS / the same VMM's no-vIOMMU median. Higher is better. Only ratios"
 	echo "within this run mean anything (TCG test host; see bench/README.md)."
 	echo
-	echo "| configuration | IOPS median (min-max, n) | fraction of own no-vIOMMU | guest DMA domain |"
-	echo "| --- | ---: | ---: | --- |"
+	echo "| configuration | IOPS median (min-max, n) | fraction of own no-vIOMMU | guest DMA domain | exit: CPUID / MMIO (us) |"
+	echo "| --- | ---: | ---: | --- | ---: |"
 	for c in ${configs//,/ }; do
 		case $c in sluice-*) base="sluice-none" ;; *) base="qemu-none" ;; esac
 		read -r m mn mx n < <(stat "$c")
 		read -r b _ < <(stat "$base")
 		fr=$(ratio "$m" "$b")
-		printf '| %s | %s (%s-%s, n=%s) | **%s** | %s |\n' "$c" "$m" "$mn" "$mx" "$n" "$fr" "$(domains "$c")"
+		printf '| %s | %s (%s-%s, n=%s) | **%s** | %s | %s / %s |\n' "$c" "$m" "$mn" "$mx" "$n" "$fr" \
+			"$(domains "$c")" "$(us "$(median_col "$c" 7)")" "$(us "$(median_col "$c" 8)")"
 		case $c in qemu-intel | qemu-virtio)
 			if [ "$fr" != - ] && { [ "$best" = - ] || awk -v a="$fr" -v b="$best" 'BEGIN { exit !(a > b) }'; }; then
 				best=$fr bestc=$c
@@ -171,7 +184,7 @@ report() {
 facts() {
 	echo "- command: \`$command_line\`"
 	echo "- date: $date_utc; git commit: ${commit:-unknown}; sluice: $SLUICE_VERSION; $QEMU_VERSION"
-	echo "- guest kernel: Debian $KVER (tests/e2e/kernel.sh); initramfs: busybox + bench/vfio/init + nvme-randread"
+	echo "- guest kernel: Debian $KVER (tests/e2e/kernel.sh); initramfs: busybox + bench/vfio/init + nvme-randread + exit-cost"
 	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
 	echo "- where the VMMs ran: $bed"
 	echo "- test host as the VMMs saw it: $VMM_HOST_NPROC CPUs ($VMM_HOST_CPU), kernel $VMM_HOST_KERNEL"

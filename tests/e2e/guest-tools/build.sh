@@ -1,5 +1,6 @@
 #!/bin/bash
-# guest-tools/build.sh: build the static guest tools (edu-dma, nvme-randread, nic-tso) once and
+# guest-tools/build.sh: build the static guest tools (edu-dma, nvme-randread, nic-tso,
+# exit-cost) once and
 # print one SRC=DEST pair per tool for initramfs.sh (e.g.
 # "/root/.cache/sluice/guest-tools/edu-dma-<hash>=bin/edu-dma").
 # Cached in $SLUICE_CACHE/guest-tools/, keyed by the sha256 of the sources
@@ -40,3 +41,5 @@ rr=$(build nvme-randread "$tools/nvme-randread.c")
 [ -z "$rr" ] || echo "$rr=bin/nvme-randread"
 tso=$(build nic-tso "$tools/nic-tso.c")
 [ -z "$tso" ] || echo "$tso=bin/nic-tso"
+ec=$(build exit-cost "$tools/exit-cost.c")
+[ -z "$ec" ] || echo "$ec=bin/exit-cost"
