@@ -212,15 +212,10 @@ vfio_expect_net() {
 	[ "$(marker CARRIER)" != none ] || fail "the passed-through NIC $(marker NIC) never got a link" || return 1
 	expect_marker NIC-TSO "NIC-TSO $(marker NIC) off" || return 1
 	expect_marker PING-REPLIES 3 || return 1
-	# The TCP upload is reported, not asserted: it stalls now and then under
-	# sluice (open bug, docs/vfio.md "Limits"); the issue asks for traffic,
-	# which the ping shows.
 	got=$(cat "$RUN_DIR/sink-$VFIO_NET_PORT" 2>/dev/null)
-	if [ "$(marker TX-RC)" = 0 ] && [ "$got" = "$((VFIO_NET_MIB << 20)) $(marker TX-SHA)" ]; then
-		tcp="$VFIO_NET_MIB MiB TCP sha256 ok"
-	else
-		tcp="$VFIO_NET_MIB MiB TCP upload FAILED (open bug, docs/vfio.md: nc status $(marker TX-RC), host got '${got:-nothing}', NIC $(marker NIC-STATS))"
-	fi
+	[ "$(marker TX-RC)" = 0 ] && [ "$got" = "$((VFIO_NET_MIB << 20)) $(marker TX-SHA)" ] ||
+		fail "the $VFIO_NET_MIB MiB TCP upload did not arrive whole: nc status $(marker TX-RC), the test host's sink got '${got:-nothing}' (NIC $(marker NIC-STATS))" || return 1
+	tcp="$VFIO_NET_MIB MiB TCP sha256 ok"
 	echo "$(marker NIC): link after $(marker CARRIER) s, 3 ping replies; $tcp"
 }
 

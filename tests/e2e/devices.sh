@@ -146,14 +146,32 @@ vfio_testbed_up() {
 dmesg_mark() { dmesg | wc -l >"$1"; }
 dmesg_since() { dmesg | tail -n +$(($(cat "$1" 2>/dev/null || echo 0) + 1)); }
 
+# reserve_hugepages SIZE: at least SIZE (512M, 1G) of 2 MiB huge pages in
+# the test host's pool (for sluice --hugepages), or say why not.
+reserve_hugepages() {
+	local mib pages have
+	case $1 in
+	*G) mib=$((${1%G} * 1024)) ;;
+	*M) mib=${1%M} ;;
+	*) echo "reserve_hugepages: size '$1' is not NNNM or NNNG"; return 1 ;;
+	esac
+	pages=$(((mib + 1) / 2 + 8))
+	have=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$have" -ge "$pages" ] || echo "$pages" >/proc/sys/vm/nr_hugepages
+	have=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$have" -ge "$pages" ] || { echo "only $have of $pages huge pages could be reserved"; return 1; }
+}
+
 # vfio_host_setup: a VFIO scenario's host_setup (after vfio_setup bound its
 # devices): resets the blocks it writes in the NVMe image (E2E_VFIO_NVME_IMG)
 # to the base pattern "nvme" so the check sees this run's write, notes where
-# the test host's kernel log stands (dmesg_since), and starts the TCP sink
-# on the e1000e's peer when the scenario passes the NIC through.
+# the test host's kernel log stands (dmesg_since), reserves huge pages for
+# a SCENARIO_HUGEPAGES guest, and starts the TCP sink on the e1000e's peer
+# when the scenario passes the NIC through.
 vfio_host_setup() {
 	local n=${VFIO_WRITE:-8192}
 	dmesg_mark "$RUN_DIR/dmesg.mark"
+	[ -z "${SCENARIO_HUGEPAGES:-}" ] || reserve_hugepages "$SCENARIO_MEMORY" || return 1
 	if [[ " $SCENARIO_VFIO " == *" nvme"[\ :]* ]] && [ -n "${VFIO_WRITE_AT:-}" ]; then
 		[ -w "${E2E_VFIO_NVME_IMG:-}" ] || { echo "no NVMe image (E2E_VFIO_NVME_IMG='${E2E_VFIO_NVME_IMG:-}')"; return 1; }
 		pattern nvme "$VFIO_WRITE_AT" "$n" |

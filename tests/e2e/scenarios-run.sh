@@ -37,6 +37,8 @@ run_one() (
 	SCENARIO_DISKS="" SCENARIO_NETS="" SCENARIO_RNG="" # devices, see vmm.sh
 	SCENARIO_IOMMU="" SCENARIO_EDU=""                  # amd[,opts]; port|0 (vmm.sh)
 	SCENARIO_SLUICE_ARGS="" # extra sluice options (e.g. --apic-ids): other VMMs skip
+	SCENARIO_HUGEPAGES=""   # 1: sluice backs guest RAM with 2 MiB pages (--hugepages; the
+	                        # host_setup reserves them: vfio_host_setup); QEMU keeps its THP
 	SCENARIO_TESTBED=""     # vfio: needs testbed.sh --vfio (run.sh boots it separately)
 	SCENARIO_VFIO=""        # passthrough devices: nvme nic edu [:iommu=off] (vmm.sh)
 	. "$E2E_DIR/check.sh"
@@ -103,6 +105,7 @@ run_one() (
 	vmm_devices "$vmm" "$RUN_DIR" "$SCENARIO_DISKS" "$SCENARIO_NETS" "$SCENARIO_RNG" "$SCENARIO_IOMMU" "$SCENARIO_EDU" "$SCENARIO_VFIO"
 	# shellcheck disable=SC2206 # words on purpose
 	[ "$vmm" != sluice ] || VMM_ARGV+=($SCENARIO_SLUICE_ARGS)
+	[ "$vmm" != sluice ] || [ -z "$SCENARIO_HUGEPAGES" ] || VMM_ARGV+=(--hugepages)
 	echo "${VMM_ARGV[*]}" >"$out.argv"
 
 	# The VMM writes the console byte by byte: keep it off 9p (in the test
