@@ -23,8 +23,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "vmm/clock.h"
 #include "vmm/log.h"
 
 #define SHADOW_PAGE_SIZE 4096ull
@@ -205,19 +205,12 @@ static size_t build_runs(struct shadow *s, size_t i0, size_t i1, uint64_t lo, ui
     return nruns;
 }
 
-static uint64_t shadow_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int host_unmap(struct shadow *s, const struct iommu_mapping *m)
 {
-    uint64_t t0 = shadow_now_ns();
+    uint64_t t0 = monotonic_ns();
     int ret = s->ops.unmap(s->ops.opaque, m->iova, m->size);
 
-    s->stats.host_ns += shadow_now_ns() - t0;
+    s->stats.host_ns += monotonic_ns() - t0;
 
     if (ret) {
         s->stats.errors++;
@@ -232,10 +225,10 @@ static int host_unmap(struct shadow *s, const struct iommu_mapping *m)
 static int host_map(struct shadow *s, const struct shadow_run *r)
 {
     const struct iommu_mapping *m = &r->m;
-    uint64_t t0 = shadow_now_ns();
+    uint64_t t0 = monotonic_ns();
     int ret = s->ops.map(s->ops.opaque, m->iova, m->size, m->gpa, m->read, m->write);
 
-    s->stats.host_ns += shadow_now_ns() - t0;
+    s->stats.host_ns += monotonic_ns() - t0;
 
     if (ret) {
         s->stats.errors++;

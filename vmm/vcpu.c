@@ -10,11 +10,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/cpuid.h"
 #include "vmm/kvm.h"
+#include "vmm/clock.h"
 #include "vmm/log.h"
 #include "vmm/topology.h"
 
@@ -293,13 +293,6 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
     }
 }
 
-static uint64_t vcpu_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void vcpu_count_exit(struct vcpu *vcpu)
 {
     switch (vcpu->run->exit_reason) {
@@ -332,9 +325,9 @@ static void *vcpu_thread(void *arg)
             break;
         }
         vcpu_count_exit(vcpu);
-        uint64_t t0 = vcpu_now_ns();
+        uint64_t t0 = monotonic_ns();
         bool go_on = vcpu_handle_exit(vcpu);
-        vcpu->handle_ns += vcpu_now_ns() - t0;
+        vcpu->handle_ns += monotonic_ns() - t0;
         if (!go_on)
             break;
     }
